@@ -1,0 +1,225 @@
+import { z } from 'zod';
+
+// These are the *resolved* shapes: what every consumer (render, estimate, sim, profile) sees after layering.
+// Written files are validated against partial forms of the same schemas (see written.ts).
+
+export const DtypeSchema = z.enum(['bf16', 'fp16', 'fp8', 'fp4']).describe('Numeric format of weights or KV cache.');
+export type Dtype = z.output<typeof DtypeSchema>;
+
+export const BackendNameSchema = z.enum(['vllm', 'sglang', 'trtllm']).describe('Serving engine.');
+export type BackendName = z.output<typeof BackendNameSchema>;
+
+/** DGDR `hardware.gpuSku` vocabulary; `-` and `_` are interchangeable on input. */
+export const GpuSkuSchema = z
+  .string()
+  .regex(/^[a-z0-9_]+$/)
+  .describe('GPU id in the DGDR hardware.gpuSku vocabulary, e.g. h100_sxm, h200_sxm, b200_sxm, gb200_sxm, a100_sxm, l40s.');
+
+export const DnsLabelSchema = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label: lower-case letters, digits and "-"')
+  .max(63);
+
+export const QuantitySchema = z
+  .string()
+  .regex(/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T)?$/, 'must be a Kubernetes quantity such as 200Gi');
+
+// ---------------------------------------------------------------------------------------------
+// Model card: recipes/<model>/model.yaml
+
+export const MoeSchema = z.strictObject({
+  experts: z.int().positive().describe('Routed experts per MoE layer.'),
+  activeExperts: z.int().positive().describe('Routed experts active per token.'),
+  sharedExperts: z.int().nonnegative().describe('Always-active shared experts per MoE layer.'),
+  expertIntermediateSize: z.int().positive().describe('FFN width of one expert.'),
+  denseLayers: z.int().nonnegative().describe('Leading layers with a dense FFN instead of experts (DeepSeek: 3).'),
+});
+
+export const MlaSchema = z.strictObject({
+  kvLoraRank: z.int().positive().describe('Compressed KV latent width (DeepSeek: 512).'),
+  qLoraRank: z.int().positive().optional().describe('Compressed query width (DeepSeek: 1536).'),
+  qkRopeHeadDim: z.int().positive().describe('Decoupled RoPE key width cached per token (DeepSeek: 64).'),
+  qkNopeHeadDim: z.int().positive().describe('Non-RoPE query/key width per head (DeepSeek: 128).'),
+  vHeadDim: z.int().positive().describe('Value width per head (DeepSeek: 128).'),
+});
+
+export const ArchitectureSchema = z.strictObject({
+  family: z.string().describe('HF config.json model_type, e.g. llama, qwen3, qwen3_moe, deepseek_v3, gpt_oss.'),
+  layers: z.int().positive().describe('num_hidden_layers.'),
+  hiddenSize: z.int().positive().describe('hidden_size.'),
+  intermediateSize: z.int().positive().describe('Dense FFN width (intermediate_size).'),
+  heads: z.int().positive().describe('num_attention_heads.'),
+  kvHeads: z.int().positive().describe('num_key_value_heads (equal to heads for MHA; for MLA the cached latent is one "head").'),
+  headDim: z.int().positive().describe('head_dim.'),
+  vocabSize: z.int().positive().describe('vocab_size.'),
+  attention: z.enum(['mha', 'gqa', 'mla']).describe('Attention kind; decides the KV-cache size per token.'),
+  slidingWindow: z
+    .strictObject({ size: z.int().positive(), everyNthLayerFull: z.int().positive() })
+    .optional()
+    .describe('Alternating sliding-window attention (gpt-oss: window 128, every 2nd layer full).'),
+  mla: MlaSchema.optional(),
+  moe: MoeSchema.optional(),
+  totalParamsB: z.number().positive().describe('Total parameters, billions.'),
+  activeParamsB: z.number().positive().describe('Parameters active per token, billions (equal to total for dense models).'),
+  maxContext: z.int().positive().describe('max_position_embeddings after RoPE scaling.'),
+  tiedEmbeddings: z.boolean().describe('tie_word_embeddings.'),
+});
+export type Architecture = z.output<typeof ArchitectureSchema>;
+
+export const ModelCardSchema = z.strictObject({
+  id: DnsLabelSchema.describe('Directory id under recipes/, e.g. qwen3-32b.'),
+  hfId: z.string().regex(/^[\w.-]+\/[\w.-]+$/).describe('Hugging Face repository id, e.g. Qwen/Qwen3-32B.'),
+  revision: z.string().min(1).describe('Pinned Hugging Face revision (commit sha or tag) the download Job fetches.'),
+  servedName: z.string().min(1).describe('Model name the OpenAI API serves; defaults to hfId.'),
+  dtype: DtypeSchema.describe('Native dtype of the published weights.'),
+  architecture: ArchitectureSchema,
+  tokenizer: z.string().min(1).describe('Tokenizer repository (HF id) whose tokenizer.json the harness uses.'),
+  license: z.string().describe('SPDX id or name of the model license.'),
+  source: z.string().url().describe('Where the architecture facts come from (the config.json URL).'),
+});
+export type ModelCard = z.output<typeof ModelCardSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// GPU catalog: recipes/gpus/<id>.yaml
+
+export const GpuSchema = z.strictObject({
+  id: GpuSkuSchema,
+  name: z.string().describe('Marketing name, e.g. NVIDIA H100 SXM5 80GB.'),
+  aliases: z.array(z.string()).describe('Other names accepted on input (h100, h100-sxm, …).'),
+  productLabel: z.string().describe('Value of the nvidia.com/gpu.product node label (GPU feature discovery).'),
+  arch: z.enum(['amd64', 'arm64']).describe('CPU architecture of the hosts this GPU ships in.'),
+  memoryGiB: z.number().positive().describe('HBM capacity per GPU in GiB.'),
+  memoryBandwidthTBs: z.number().positive().describe('HBM bandwidth per GPU in TB/s.'),
+  tflops: z
+    .strictObject({ bf16: z.number().positive(), fp8: z.number().positive().optional(), fp4: z.number().positive().optional() })
+    .describe('Dense tensor-core TFLOPS by dtype (without 2:4 sparsity); absent = not supported.'),
+  interconnect: z.strictObject({
+    kind: z.enum(['nvlink', 'pcie', 'infinity-fabric']),
+    bandwidthGBs: z.number().positive().describe('Per-GPU unidirectional scale-up bandwidth, GB/s.'),
+    domainSize: z.int().positive().describe('GPUs in one scale-up (NVLink) domain.'),
+  }),
+  gpusPerNode: z.int().positive().describe('GPUs in one node as sold (HGX: 8, GB200 NVL72 tray: 4).'),
+  tdpW: z.number().positive().describe('Board power, watts.'),
+  sources: z.array(z.string()).min(1).describe('References for the figures above.'),
+});
+export type Gpu = z.output<typeof GpuSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Recipe: recipes/<model>/<backend>/<gpu>/recipe.yaml
+
+export const EngineArgValueSchema = z.union([z.string(), z.number(), z.boolean()]);
+
+export const WorkerSchema = z.strictObject({
+  replicas: z.int().nonnegative().describe('Worker replicas (each a TP×PP group of GPUs).'),
+  tp: z.int().positive().describe('Tensor-parallel size per replica.'),
+  pp: z.int().positive().describe('Pipeline-parallel size per replica.'),
+  ep: z.int().positive().describe('Expert-parallel size (MoE); 1 when not used.'),
+  dp: z.int().positive().describe('Attention data-parallel ranks inside one replica (DeepSeek wide-EP); 1 when not used.'),
+  nodes: z.int().positive().describe('Nodes one replica spans (multinode when > 1); GPUs per node = tp×pp×dp / nodes.'),
+  args: z.record(z.string(), EngineArgValueSchema).describe('Engine flags for this role, merged over backend.args.'),
+  extraConfig: z.string().optional().describe('Engine config file for this role, relative to the recipe directory.'),
+});
+export type Worker = z.output<typeof WorkerSchema>;
+
+export const BackendSchema = z.strictObject({
+  name: BackendNameSchema,
+  image: z.string().min(1).describe('Runtime image, e.g. nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.0.0.'),
+  args: z.record(z.string(), EngineArgValueSchema).describe('Engine flags for every worker role (--key value).'),
+  extraConfig: z
+    .string()
+    .optional()
+    .describe('Engine config file relative to the recipe directory; mounted from a ConfigMap and named by DYNAMO_EXTRA_CONFIG.'),
+  env: z.record(z.string(), z.string()).describe('Extra environment variables for every worker.'),
+});
+
+export const TopologySchema = z.strictObject({
+  mode: z.enum(['agg', 'disagg']).describe('Aggregated (prefill and decode in one worker) or disaggregated.'),
+  router: z.enum(['kv', 'random', 'round-robin']).describe('Frontend routing policy.'),
+  frontend: z.strictObject({ replicas: z.int().positive() }),
+  agg: WorkerSchema.optional().describe('The worker pool when mode is agg.'),
+  prefill: WorkerSchema.optional().describe('The prefill pool when mode is disagg.'),
+  decode: WorkerSchema.optional().describe('The decode pool when mode is disagg.'),
+  planner: z
+    .strictObject({
+      enabled: z.boolean(),
+      minReplicas: z.int().positive().describe('Lower bound per worker pool.'),
+      maxGpuBudget: z.int().positive().describe('Upper bound on GPUs the planner may use.'),
+      adjustmentIntervalS: z.int().positive().describe('Seconds between scaling decisions.'),
+    })
+    .describe('Dynamo SLA planner (seed 004 enableAutoScaling).'),
+});
+export type Topology = z.output<typeof TopologySchema>;
+
+export const ModelCacheSchema = z.strictObject({
+  pvcName: DnsLabelSchema.describe('PersistentVolumeClaim holding the weights.'),
+  size: QuantitySchema.describe('PVC size.'),
+  storageClass: z.string().optional().describe('StorageClass; the cluster profile usually sets it.'),
+  accessMode: z.enum(['ReadWriteMany', 'ReadWriteOnce']),
+  mountPath: z.string().startsWith('/').describe('Where workers mount the cache.'),
+  download: z.boolean().describe('Render a download Job that fills the PVC.'),
+  hfTokenSecret: DnsLabelSchema.describe('Secret (key HF_TOKEN) read by the download Job and workers; referenced by name only.'),
+});
+
+export const WorkloadSchema = z.strictObject({
+  isl: z.int().positive().describe('Input sequence length, tokens (seed 004 default 512).'),
+  osl: z.int().positive().describe('Output sequence length, tokens (seed 004 default 128).'),
+});
+
+export const SlaSchema = z.strictObject({
+  ttftMs: z.number().positive().describe('Time-to-first-token bound, ms (seed 004 default 100).'),
+  itlMs: z.number().positive().describe('Inter-token latency bound, ms (seed 004 default 15).'),
+  e2eMs: z.number().positive().optional().describe('End-to-end latency bound, ms.'),
+});
+
+export const BenchmarkSchema = z.strictObject({
+  harness: z.enum(['llm-recipes', 'aiperf']).describe('Which client the benchmark Jobs run.'),
+  image: z.string().min(1).describe('Harness image.'),
+  api: z.enum(['chat', 'completions']),
+  islOsl: z.array(z.tuple([z.int().positive(), z.int().positive()])).min(1).describe('[ISL, OSL] pairs.'),
+  concurrency: z.array(z.int().positive()).min(1).describe('Concurrency levels per [ISL, OSL] pair.'),
+  requestsPerPoint: z.int().positive().describe('Requests per matrix point (after warmup).'),
+  warmupRequests: z.int().nonnegative(),
+});
+
+export const RecipeSchema = z.strictObject({
+  model: DnsLabelSchema.describe('Model id: a directory under recipes/ holding model.yaml.'),
+  backend: BackendSchema,
+  gpu: GpuSkuSchema,
+  dtype: DtypeSchema.describe('Weight dtype served (may differ from the card, e.g. fp8 quantized).'),
+  kvCacheDtype: DtypeSchema.describe('KV-cache dtype.'),
+  maxModelLen: z.int().positive().describe('Context length the engine is configured for.'),
+  topology: TopologySchema,
+  modelCache: ModelCacheSchema,
+  workload: WorkloadSchema,
+  sla: SlaSchema,
+  benchmark: BenchmarkSchema,
+  observability: z.boolean().describe('Render a PodMonitor per component (seed 000 observability switch).'),
+});
+export type Recipe = z.output<typeof RecipeSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Cluster profile: clusters/<cluster>/cluster.yaml
+
+export const ClusterRecipeRefSchema = z.strictObject({
+  recipe: z.string().describe('Recipe directory relative to recipes/, e.g. qwen3-32b/vllm/h100-sxm.'),
+  variant: z.string().optional().describe('Variant of that recipe to deploy.'),
+  set: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional().describe('Per-cluster --set overrides.'),
+});
+
+export const ClusterSchema = z.strictObject({
+  name: DnsLabelSchema,
+  dynamoApiVersion: z.enum(['v1beta1', 'v1alpha1']).describe('DGD API version the cluster serves.'),
+  namespace: DnsLabelSchema,
+  storageClass: z.string().optional(),
+  gitops: z.array(z.enum(['flux', 'argocd'])).min(1),
+  repo: z
+    .strictObject({ url: z.string(), branch: z.string(), path: z.string() })
+    .describe('Git repository the GitOps tool syncs from; path is this cluster directory.'),
+  gpus: z
+    .record(z.string(), z.strictObject({ nodes: z.int().positive(), nodeSelector: z.record(z.string(), z.string()).optional() }))
+    .describe('GPU inventory by gpuSku: node count and optional extra node labels.'),
+  benchmarkImage: z.string().optional().describe('Overrides every recipe benchmark image on this cluster.'),
+  observability: z.boolean().optional().describe('Overrides every recipe observability switch on this cluster.'),
+  recipes: z.array(ClusterRecipeRefSchema).describe('What this cluster runs.'),
+});
+export type Cluster = z.output<typeof ClusterSchema>;

@@ -1,0 +1,2 @@
+export type { BenchRow, BenchSuite } from './types.ts';
+export { formatTable } from './table.ts';

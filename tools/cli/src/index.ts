@@ -1,0 +1,2 @@
+export { main, buildProgram } from './main.ts';
+export type { CliIo } from './io.ts';
