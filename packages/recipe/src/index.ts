@@ -1,1 +1,48 @@
-export * from './schema.ts';
+export {
+  ArchitectureSchema,
+  BackendNameSchema,
+  BackendSchema,
+  BenchmarkSchema,
+  ClusterRecipeRefSchema,
+  ClusterSchema,
+  DnsLabelSchema,
+  DtypeSchema,
+  EngineArgValueSchema,
+  GpuSchema,
+  GpuSkuSchema,
+  MlaSchema,
+  ModelCacheSchema,
+  ModelCardSchema,
+  ModelIdSchema,
+  MoeSchema,
+  QuantitySchema,
+  RecipeSchema,
+  SlaSchema,
+  TopologySchema,
+  WorkerSchema,
+  WorkloadSchema,
+} from './schema.ts';
+export type { Architecture, BackendName, Cluster, Dtype, Gpu, ModelCard, Recipe, Topology, Worker } from './schema.ts';
+export {
+  WrittenClusterSchema,
+  WrittenGpuSchema,
+  WrittenModelCardSchema,
+  WrittenRecipeSchema,
+  WrittenVariantSchema,
+} from './written.ts';
+export type { DeepPartial, WrittenCluster, WrittenGpu, WrittenModelCard, WrittenRecipe, WrittenVariant } from './written.ts';
+export { findGpu, loadWorkspace, modeline, RECIPE_SCHEMA_PATH } from './loader.ts';
+export type { LoadedCluster, LoadedGpu, LoadedModel, LoadedRecipe, Workspace } from './loader.ts';
+export { findRecipeId, resolveRecipe } from './resolve.ts';
+export type { Layer, Provenance, ProvenanceEntry, ResolvedRecipe, ResolveOptions, ResolveResult } from './resolve.ts';
+export { parseSet } from './set.ts';
+export type { ParsedSet } from './set.ts';
+export { gpuDirName, normalizeGpuId } from './gpu-id.ts';
+export { bytesPerParam, dnsLabel, DYNAMO_VERSION, gpuSupports, HARNESS_IMAGE } from './layers.ts';
+export { gpusPerReplica, pools, totalGpus } from './rules.ts';
+export type { Role } from './rules.ts';
+export { explainRecipe, formatExplain } from './explain.ts';
+export type { ExplainRow } from './explain.ts';
+export { scaffoldRecipe, suggestTp, writeScaffold } from './scaffold.ts';
+export type { Scaffold, ScaffoldOptions } from './scaffold.ts';
+export { jsonSchemas } from './json-schema.ts';

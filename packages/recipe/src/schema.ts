@@ -20,6 +20,12 @@ export const DnsLabelSchema = z
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label: lower-case letters, digits and "-"')
   .max(63);
 
+/** Directory id of a model under recipes/: like a DNS label but dots are allowed (qwen3-0.6b, llama-3.1-8b). */
+export const ModelIdSchema = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be lower-case letters, digits, "-" and "." (e.g. llama-3.1-8b)')
+  .max(63);
+
 export const QuantitySchema = z
   .string()
   .regex(/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T)?$/, 'must be a Kubernetes quantity such as 200Gi');
@@ -67,7 +73,7 @@ export const ArchitectureSchema = z.strictObject({
 export type Architecture = z.output<typeof ArchitectureSchema>;
 
 export const ModelCardSchema = z.strictObject({
-  id: DnsLabelSchema.describe('Directory id under recipes/, e.g. qwen3-32b.'),
+  id: ModelIdSchema.describe('Directory id under recipes/, e.g. qwen3-32b.'),
   hfId: z.string().regex(/^[\w.-]+\/[\w.-]+$/).describe('Hugging Face repository id, e.g. Qwen/Qwen3-32B.'),
   revision: z.string().min(1).describe('Pinned Hugging Face revision (commit sha or tag) the download Job fetches.'),
   servedName: z.string().min(1).describe('Model name the OpenAI API serves; defaults to hfId.'),
@@ -182,7 +188,7 @@ export const BenchmarkSchema = z.strictObject({
 });
 
 export const RecipeSchema = z.strictObject({
-  model: DnsLabelSchema.describe('Model id: a directory under recipes/ holding model.yaml.'),
+  model: ModelIdSchema.describe('Model id: a directory under recipes/ holding model.yaml.'),
   backend: BackendSchema,
   gpu: GpuSkuSchema,
   dtype: DtypeSchema.describe('Weight dtype served (may differ from the card, e.g. fp8 quantized).'),

@@ -1,8 +1,16 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../io.ts';
+import { registerValidate } from './validate.ts';
+import { registerRender } from './render.ts';
+import { registerExplain } from './recipe-explain.ts';
+import { registerNew } from './recipe-new.ts';
+import { registerEstimate } from './estimate.ts';
+import { registerSearch } from './search.ts';
+import { registerBench } from './bench.ts';
+import { registerSim } from './sim.ts';
 
 /** A command module adds its subcommand to the program; set `state.exitCode` for check failures. */
 export type RegisterCommand = (program: Command, io: CliIo, state: { exitCode: number }) => void;
 
 // Each command lives in its own file beside this one and is listed here.
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [registerValidate, registerRender, registerExplain, registerNew, registerEstimate, registerSearch, registerBench, registerSim];

@@ -1,0 +1,330 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Issue } from '@llm-recipes/errors';
+import { gpuDirName, normalizeGpuId } from './gpu-id.ts';
+import { backendLayer, builtinDefaults, dnsLabel, gpuLayer, modelLayer, WORKER_DEFAULTS } from './layers.ts';
+import { findGpu, isInside, type LoadedRecipe, type Workspace } from './loader.ts';
+import { runRules, ROLES } from './rules.ts';
+import { RecipeSchema, type Gpu, type ModelCard, type Recipe } from './schema.ts';
+import { parseSet } from './set.ts';
+import { locate, zodIssues, type Position } from './source.ts';
+import { closest, didYouMean } from './suggest.ts';
+
+export type Layer = 'default' | 'model' | 'backend' | 'gpu' | 'recipe' | 'variant' | 'set';
+
+/** Where one effective value came from. */
+export interface ProvenanceEntry {
+  layer: Layer;
+  file?: string | undefined;
+  line?: number | undefined;
+  col?: number | undefined;
+}
+
+/** Dotted path (`topology.decode.tp`) → origin of its effective value. */
+export type Provenance = Record<string, ProvenanceEntry>;
+
+/** A recipe with every layer applied, validated, ready to render. */
+export interface ResolvedRecipe {
+  /** `<model>/<backend>/<gpu-dir>`, e.g. qwen3-32b/vllm/h100-sxm. */
+  id: string;
+  variant?: string | undefined;
+  /** DNS base name: id with `/` → `-`, plus `-<variant>`. */
+  name: string;
+  /** Repo-relative recipe directory. */
+  dir: string;
+  recipe: Recipe;
+  model: ModelCard;
+  gpu: Gpu;
+  /** extraConfig files of the resolved recipe, path as referenced (relative to dir). */
+  engineFiles: { path: string; content: string }[];
+  provenance: Provenance;
+}
+
+export interface ResolveOptions {
+  /** Recipe id (`qwen3-32b/vllm/h100-sxm`) or directory, relative to `cwd` or to recipes/. */
+  recipe: string;
+  variant?: string | undefined;
+  set?: readonly string[] | Record<string, unknown> | undefined;
+  /** Directory a relative recipe path is resolved against (default: the workspace root). */
+  cwd?: string | undefined;
+}
+
+export interface ResolveResult {
+  resolved?: ResolvedRecipe | undefined;
+  issues: Issue[];
+}
+
+const FORBIDDEN = new Set(['__proto__', 'prototype', 'constructor']);
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function dotted(p: readonly (string | number)[]): string {
+  return p.join('.');
+}
+
+/** Deep-merges `data` into `target`; objects merge key by key, lists and scalars replace, provenance follows. */
+function mergeLayer(
+  target: Record<string, unknown>,
+  prov: Provenance,
+  data: Record<string, unknown>,
+  origin: (p: (string | number)[]) => ProvenanceEntry,
+  base: (string | number)[] = [],
+): void {
+  for (const [key, value] of Object.entries(data)) {
+    if (value === undefined || FORBIDDEN.has(key)) continue;
+    const p = [...base, key];
+    if (isPlainObject(value)) {
+      if (!isPlainObject(target[key])) {
+        setOwn(target, key, {});
+        clearUnder(prov, dotted(p));
+      }
+      // an empty map (env: {}) is still a value worth explaining
+      if (Object.keys(value).length === 0) {
+        if (Object.keys(target[key] as object).length === 0) prov[dotted(p)] = origin(p);
+      } else {
+        delete prov[dotted(p)];
+      }
+      mergeLayer(target[key] as Record<string, unknown>, prov, value, origin, p);
+    } else {
+      setOwn(target, key, structuredClone(value));
+      clearUnder(prov, dotted(p));
+      prov[dotted(p)] = origin(p);
+    }
+  }
+}
+
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function clearUnder(prov: Provenance, key: string): void {
+  for (const k of Object.keys(prov)) if (k === key || k.startsWith(`${key}.`)) delete prov[k];
+}
+
+function getIn(obj: unknown, p: readonly (string | number)[]): unknown {
+  let cur = obj;
+  for (const seg of p) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[seg];
+  }
+  return cur;
+}
+
+/** Finds a recipe by id, by directory (relative to cwd or recipes/, or a path to recipe.yaml), or by GPU alias. */
+export function findRecipeId(ws: Workspace, ref: string, cwd: string = ws.root): string | undefined {
+  const cleaned = ref.replace(/\\/g, '/').replace(/\/recipe\.ya?ml$/, '').replace(/\/+$/, '');
+  const recipesDir = path.join(ws.root, 'recipes');
+  const candidates = [path.resolve(cwd, cleaned), path.resolve(recipesDir, cleaned.replace(/^recipes\//, ''))];
+  for (const abs of candidates) {
+    if (!isInside(recipesDir, abs)) continue;
+    const id = path.relative(recipesDir, abs).split(path.sep).join('/');
+    if (ws.recipes.has(id) || ws.broken.recipes.has(id)) return id;
+  }
+  const parts = cleaned.replace(/^recipes\//, '').split('/');
+  if (parts.length === 3) {
+    const gpu = findGpu(ws, parts[2]!)?.gpu.id ?? normalizeGpuId(parts[2]!);
+    const id = `${parts[0]}/${parts[1]}/${gpuDirName(gpu)}`;
+    if (ws.recipes.has(id) || ws.broken.recipes.has(id)) return id;
+  }
+  return undefined;
+}
+
+/** Applies every layer to one recipe (optionally a variant and `--set` overrides) and checks the result. */
+export function resolveRecipe(ws: Workspace, options: ResolveOptions): ResolveResult {
+  const id = findRecipeId(ws, options.recipe, options.cwd);
+  if (id === undefined) {
+    return {
+      issues: [
+        {
+          code: 'RECIPE_NOT_FOUND',
+          file: 'recipes',
+          path: [],
+          message: `no recipe "${options.recipe}"`,
+          hint: didYouMean(options.recipe, [...ws.recipes.keys()], 'recipes'),
+        },
+      ],
+    };
+  }
+  const loaded = ws.recipes.get(id);
+  if (loaded === undefined) {
+    return { issues: ws.issues.filter((i) => i.file === `recipes/${id}/recipe.yaml` && i.severity !== 'warning') };
+  }
+  return resolveLoaded(ws, loaded, options.variant, options.set);
+}
+
+/** Resolution of an already loaded recipe; shared by resolveRecipe and the workspace check. */
+export function resolveLoaded(
+  ws: Workspace,
+  loaded: LoadedRecipe,
+  variant: string | undefined,
+  set: readonly string[] | Record<string, unknown> | undefined,
+  setFile = '--set',
+): ResolveResult {
+  const issues: Issue[] = [];
+  const written = loaded.written;
+  const src = loaded.source;
+  const variantData = variant === undefined ? undefined : written.variants?.[variant];
+  if (variant !== undefined && variantData === undefined) {
+    const names = Object.keys(written.variants ?? {});
+    return {
+      issues: [
+        {
+          code: 'RECIPE_UNKNOWN_VARIANT',
+          file: loaded.file,
+          path: ['variants'],
+          ...locate(src, ['variants']),
+          message: `recipe ${loaded.id} has no variant "${variant}"`,
+          hint: names.length === 0 ? 'this recipe defines no variants' : didYouMean(variant, names, 'variants'),
+        },
+      ],
+    };
+  }
+  const parsedSet = parseSet(set, setFile);
+  issues.push(...parsedSet.issues);
+
+  const model = ws.models.get(written.model);
+  const gpu = findGpu(ws, written.gpu);
+  const modelFile = ws.models.get(written.model);
+  const gpuSrc = gpu?.source;
+
+  const target: Record<string, unknown> = {};
+  const prov: Provenance = {};
+  const recipeFileOrigin = (layer: Layer, prefix: (string | number)[]) => (p: (string | number)[]) => ({
+    layer,
+    file: loaded.file,
+    ...locate(src, [...prefix, ...p]),
+  });
+  mergeLayer(target, prov, builtinDefaults(), () => ({ layer: 'default' }));
+  if (model !== undefined && modelFile !== undefined) {
+    const m = modelLayer(model.card);
+    mergeLayer(target, prov, m.data, (p) => {
+      const from = m.origin[dotted(p)];
+      return { layer: 'model', file: modelFile.file, ...(from ? locate(modelFile.source, from) : {}) };
+    });
+  }
+  mergeLayer(target, prov, backendLayer(written.backend.name), () => ({ layer: 'backend' }));
+  if (gpu !== undefined && gpuSrc !== undefined) {
+    mergeLayer(target, prov, gpuLayer(gpu.gpu, model?.card), () => ({ layer: 'gpu', file: gpu.file, ...locate(gpuSrc, ['tflops']) }));
+  }
+  const { variants: _variants, ...body } = written;
+  mergeLayer(target, prov, body as Record<string, unknown>, recipeFileOrigin('recipe', []));
+  if (variant !== undefined && variantData !== undefined) {
+    mergeLayer(target, prov, variantData as Record<string, unknown>, recipeFileOrigin('variant', ['variants', variant]));
+  }
+  mergeLayer(target, prov, parsedSet.data, () => ({ layer: 'set', file: setFile }));
+  // the canonical GPU id, whatever spelling or alias the file used
+  if (gpu !== undefined) target.gpu = gpu.gpu.id;
+  const topology = target.topology as Record<string, unknown>;
+  for (const role of ROLES) {
+    const pool = topology[role];
+    if (!isPlainObject(pool)) continue;
+    for (const [k, v] of Object.entries(WORKER_DEFAULTS)) {
+      if (pool[k] === undefined) {
+        pool[k] = structuredClone(v);
+        prov[`topology.${role}.${k}`] = { layer: 'default' };
+      }
+    }
+  }
+
+  const where = (p: (string | number)[]): Position & { file: string } => {
+    const entry = prov[dotted(p)];
+    if (entry?.file !== undefined && entry.layer !== 'default') {
+      return { file: entry.file, line: entry.line ?? 0, col: entry.col ?? 0 };
+    }
+    if (getIn(parsedSet.data, p) !== undefined) return { file: setFile, line: 0, col: 0 };
+    if (variant !== undefined && getIn(variantData, p) !== undefined) {
+      return { file: loaded.file, ...locate(src, ['variants', variant, ...p]) };
+    }
+    return { file: loaded.file, ...locate(src, p) };
+  };
+  const at = (p: (string | number)[]): { file: string; line?: number; col?: number } => {
+    const w = where(p);
+    return w.line === 0 ? { file: w.file } : w;
+  };
+
+  if (model === undefined) {
+    if (!ws.broken.models.has(written.model)) {
+      issues.push({
+        code: 'RECIPE_UNKNOWN_MODEL',
+        path: ['model'],
+        ...at(['model']),
+        message: `no model card for "${written.model}" (recipes/${written.model}/model.yaml does not exist)`,
+        hint: hintModel(ws, written.model),
+      });
+    }
+  }
+  if (gpu === undefined) {
+    const norm = normalizeGpuId(written.gpu);
+    if (!ws.broken.gpus.has(norm)) {
+      const names = [...ws.gpus.values()].flatMap((g) => [g.gpu.id, ...g.gpu.aliases]);
+      const best = closest(norm, names) ?? closest(written.gpu, names);
+      issues.push({
+        code: 'RECIPE_UNKNOWN_GPU',
+        path: ['gpu'],
+        ...at(['gpu']),
+        message: `unknown GPU "${written.gpu}"`,
+        hint:
+          best !== undefined
+            ? `did you mean "${findGpu(ws, best)?.gpu.id ?? best}"?`
+            : `known GPUs: ${[...ws.gpus.keys()].join(', ')} (add recipes/gpus/${norm}.yaml for a new one)`,
+      });
+    }
+  }
+
+  // without the card or the GPU the model/GPU layers are missing, so schema errors would only be echoes
+  if (model === undefined || gpu === undefined) return { issues };
+  const parsed = RecipeSchema.safeParse(target, { reportInput: true });
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      for (const mapped of zodIssues(src, RecipeSchema, [issue])) {
+        issues.push({ ...mapped, line: undefined, col: undefined, ...at(mapped.path) });
+      }
+    }
+  }
+  if (!parsed.success) return { issues };
+
+  const recipe = parsed.data;
+  const engineFiles: { path: string; content: string }[] = [];
+  const ctx = { ws, loaded, variant, recipe, model: model.card, gpu: gpu.gpu, issues, at, engineFiles, readEngineFile };
+  runRules(ctx);
+
+  function readEngineFile(ref: string): string | undefined {
+    const cached = loaded.engineFiles.get(ref);
+    if (cached !== undefined) return cached;
+    const dirAbs = path.resolve(ws.root, loaded.dir);
+    const abs = path.resolve(dirAbs, ref);
+    if (!isInside(dirAbs, abs)) return undefined;
+    try {
+      return readFileSync(abs, 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+
+  if (issues.some((i) => i.severity !== 'warning')) return { issues };
+  const name = dnsLabel(`${loaded.id}${variant === undefined ? '' : `-${variant}`}`);
+  return {
+    resolved: {
+      id: loaded.id,
+      ...(variant === undefined ? {} : { variant }),
+      name,
+      dir: loaded.dir,
+      recipe,
+      model: model.card,
+      gpu: gpu.gpu,
+      engineFiles,
+      provenance: prov,
+    },
+    issues,
+  };
+}
+
+function hintModel(ws: Workspace, id: string): string {
+  const best = closest(id, [...ws.models.keys()]);
+  if (best !== undefined) return `did you mean "${best}"?`;
+  const byHf = [...ws.models.values()].find((m) => m.card.hfId.toLowerCase() === id.toLowerCase());
+  if (byHf !== undefined) return `use the recipes/ id "${byHf.card.id}" for ${byHf.card.hfId}`;
+  return `create recipes/${id}/model.yaml (see recipes/README.md), or use one of: ${[...ws.models.keys()].join(', ')}`;
+}

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import {
+  BackendNameSchema,
+  ClusterSchema,
+  DnsLabelSchema,
+  GpuSchema,
+  ModelCardSchema,
+  RecipeSchema,
+} from './schema.ts';
+
+// Written files are partial forms of the resolved schemas: layering fills the rest. Objects stay strict so a
+// misspelt key is an error (with a did-you-mean hint) instead of a silently ignored setting.
+
+/** Every object field optional, recursively; lists and scalars stay whole. */
+export type DeepPartial<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
+
+/** Makes every object field optional, recursively, keeping strictness and every `.describe()`. */
+function deepPartial<T extends z.ZodType>(schema: T): z.ZodType<DeepPartial<z.output<T>>> {
+  return deepPartialUntyped(schema) as z.ZodType<DeepPartial<z.output<T>>>;
+}
+
+function deepPartialUntyped(schema: z.ZodType): z.ZodType {
+  const description = schema.description;
+  let out: z.ZodType;
+  if (schema instanceof z.ZodOptional) {
+    out = deepPartialUntyped(schema.unwrap() as z.ZodType);
+  } else if (schema instanceof z.ZodObject) {
+    const shape: Record<string, z.ZodType> = {};
+    for (const [key, value] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
+      shape[key] = deepPartialUntyped(value).optional();
+    }
+    out = z.strictObject(shape);
+  } else {
+    // records (args, env), arrays and scalars are replaced as a whole by a higher layer
+    return schema;
+  }
+  return description === undefined ? out : out.describe(description);
+}
+
+const GpuInputSchema = z
+  .string()
+  .min(1)
+  .describe('GPU id (h100_sxm, h200_sxm, b200_sxm, gb200_sxm, a100_sxm, l40s, …); "-" and "_" are interchangeable, aliases such as h100 are accepted.');
+
+const recipeShape = RecipeSchema.shape;
+const backendShape = RecipeSchema.shape.backend.shape;
+const VariantBackendSchema = z
+  .strictObject({
+    image: backendShape.image.optional(),
+    args: backendShape.args.optional(),
+    extraConfig: backendShape.extraConfig,
+    env: backendShape.env.optional(),
+  })
+  .describe('Serving engine overrides: image, engine flags, engine config file, environment.');
+
+/** The recipe body a variant may override: everything except model, gpu and backend.name (those are the recipe's identity). */
+export const WrittenVariantSchema = z
+  .strictObject({
+    backend: VariantBackendSchema.optional(),
+    dtype: deepPartial(recipeShape.dtype).optional(),
+    kvCacheDtype: deepPartial(recipeShape.kvCacheDtype).optional(),
+    maxModelLen: deepPartial(recipeShape.maxModelLen).optional(),
+    topology: deepPartial(recipeShape.topology).optional(),
+    modelCache: deepPartial(recipeShape.modelCache).optional(),
+    workload: deepPartial(recipeShape.workload).optional(),
+    sla: deepPartial(recipeShape.sla).optional(),
+    benchmark: deepPartial(recipeShape.benchmark).optional(),
+    observability: deepPartial(recipeShape.observability).optional(),
+  })
+  .describe('Overrides applied over the recipe when this variant is selected (deep merge; lists replace).');
+export type WrittenVariant = z.output<typeof WrittenVariantSchema>;
+
+/** recipes/<model>/<backend>/<gpu>/recipe.yaml */
+export const WrittenRecipeSchema = WrittenVariantSchema.extend({
+  model: recipeShape.model,
+  backend: VariantBackendSchema.extend({ name: BackendNameSchema }).describe('Serving engine (required: name), image and engine flags.'),
+  gpu: GpuInputSchema,
+  variants: z
+    .record(DnsLabelSchema, WrittenVariantSchema)
+    .optional()
+    .describe('Named variants of this recipe (e.g. long-context, fp8); each is deployed as its own graph.'),
+}).describe('An LLM serving recipe: model × backend × GPU, topology, SLA and benchmark matrix.');
+export type WrittenRecipe = z.output<typeof WrittenRecipeSchema>;
+
+/** recipes/<model>/model.yaml — id defaults to the directory, servedName and tokenizer to hfId. */
+export const WrittenModelCardSchema = ModelCardSchema.extend({
+  id: ModelCardSchema.shape.id.optional(),
+  servedName: ModelCardSchema.shape.servedName.optional(),
+  tokenizer: ModelCardSchema.shape.tokenizer.optional(),
+}).describe('Model card: Hugging Face id, pinned revision and architecture facts.');
+export type WrittenModelCard = z.output<typeof WrittenModelCardSchema>;
+
+/** recipes/gpus/<id>.yaml — id defaults to the file name. */
+export const WrittenGpuSchema = GpuSchema.extend({
+  id: GpuSchema.shape.id.optional(),
+  aliases: GpuSchema.shape.aliases.optional(),
+}).describe('GPU facts: TFLOPS by dtype, memory, interconnect and the node label that selects it.');
+export type WrittenGpu = z.output<typeof WrittenGpuSchema>;
+
+/** clusters/<cluster>/cluster.yaml — name defaults to the directory. */
+export const WrittenClusterSchema = ClusterSchema.extend({
+  name: ClusterSchema.shape.name.optional(),
+}).describe('Cluster profile: Dynamo API version, namespace, GitOps tool, GPU inventory and the recipes it runs.');
+export type WrittenCluster = z.output<typeof WrittenClusterSchema>;

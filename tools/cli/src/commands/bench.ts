@@ -1,0 +1,459 @@
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { InvalidInputError, UserError, type Issue } from '@llm-recipes/errors';
+import {
+  BENCH_VERSION,
+  EXPORT_FORMATS,
+  formatSummaryTable,
+  isExperimentDir,
+  loadTokenizer,
+  loadTrace,
+  matrixPoints,
+  runBenchmark,
+  runExperiment,
+  type Arrival,
+  type ExportFormat,
+  type LoadSpec,
+  type MatrixPoint,
+  type Progress,
+  type Summary,
+} from '@llm-recipes/bench';
+import { loadWorkspace, resolveRecipe, totalGpus } from '@llm-recipes/recipe';
+import type { CliIo } from '../io.ts';
+import type { RegisterCommand } from './index.ts';
+
+interface BenchFlags {
+  endpoint?: string;
+  model?: string;
+  api: string;
+  isl?: string;
+  osl?: string;
+  concurrency?: string;
+  rate?: string;
+  requests?: string;
+  duration?: string;
+  warmup?: string;
+  out?: string;
+  json?: boolean;
+  matrixIslOsl?: string;
+  concurrencies?: string;
+  rates?: string;
+  recipe?: string;
+  variant?: string;
+  resume?: boolean;
+  errorThreshold: string;
+  arrival: string;
+  burstiness: string;
+  maxConcurrency?: string;
+  rampUp?: string;
+  timeout: string;
+  stallTimeout?: string;
+  trace?: string;
+  traceSpeed: string;
+  sharedPrefix?: string;
+  islSpread: string;
+  oslSpread: string;
+  seed: string;
+  export?: string;
+  tokenizer: string;
+  header: string[];
+  apiKey?: string;
+  sloTtft?: string;
+  sloTpot?: string;
+  sloE2e?: string;
+  gpus?: string;
+  ignoreEos: boolean;
+  continuousUsage?: boolean;
+  promptPool?: string;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** Collects every flag problem so the user fixes them in one pass. */
+class FlagIssues {
+  readonly issues: Issue[] = [];
+  add(flag: string, message: string, hint: string): void {
+    this.issues.push({ code: 'BAD_FLAG', file: '<command line>', path: [flag], message: `--${flag}: ${message}`, hint });
+  }
+  num(flag: string, raw: string | undefined, o: { int?: boolean; min?: number; gt?: number } = {}): number | undefined {
+    if (raw === undefined) return undefined;
+    const v = Number(raw);
+    const kind = o.int ? 'an integer' : 'a number';
+    if (raw.trim() === '' || !Number.isFinite(v) || (o.int && !Number.isInteger(v))) {
+      this.add(flag, `expected ${kind}, got "${raw}"`, `e.g. --${flag} ${o.int ? 16 : 2.5}`);
+      return undefined;
+    }
+    if (o.min !== undefined && v < o.min) this.add(flag, `must be ≥ ${o.min}, got ${v}`, `e.g. --${flag} ${Math.max(o.min, 1)}`);
+    if (o.gt !== undefined && v <= o.gt) this.add(flag, `must be > ${o.gt}, got ${v}`, `e.g. --${flag} ${o.gt + 1}`);
+    return v;
+  }
+  list(flag: string, raw: string | undefined, o: { int?: boolean; gt?: number } = {}): number[] | undefined {
+    if (raw === undefined) return undefined;
+    const parts = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    if (parts.length === 0) {
+      this.add(flag, 'empty list', `e.g. --${flag} 1,4,16`);
+      return undefined;
+    }
+    const out = parts.map((p) => this.num(flag, p, o));
+    return out.every((v) => v !== undefined) ? (out as number[]) : undefined;
+  }
+  throwIfAny(): void {
+    if (this.issues.length > 0) throw new InvalidInputError(this.issues);
+  }
+}
+
+/** `1024x128,8192x1024` → [[1024,128],[8192,1024]]. */
+function parseIslOsl(raw: string, issues: FlagIssues): [number, number][] | undefined {
+  const out: [number, number][] = [];
+  for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^(\d+)\s*[x:/]\s*(\d+)$/i.exec(part);
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) {
+      issues.add('matrix-isl-osl', `"${part}" is not ISLxOSL`, 'e.g. --matrix-isl-osl 1024x128,8192x1024');
+      return undefined;
+    }
+    out.push([Number(m[1]), Number(m[2])]);
+  }
+  return out;
+}
+
+/** Walks up from cwd to the directory that holds recipes/ (the workspace root). */
+function findWorkspaceRoot(cwd: string): string | undefined {
+  let dir = resolve(cwd);
+  for (;;) {
+    if (existsSync(join(dir, 'recipes'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+interface RecipeBench {
+  recipe: unknown;
+  id: string;
+  model: string;
+  api: 'chat' | 'completions';
+  islOsl: [number, number][];
+  concurrency: number[];
+  requests: number;
+  warmup: number;
+  gpus: number;
+  slo: { ttftMs: number; tpotMs: number; e2eMs?: number | undefined };
+  tokenizerHint: string;
+}
+
+/** Reads a recipe's benchmark section (matrix, request counts, SLA, GPU count) through the recipe package. */
+function readRecipe(ref: string, variant: string | undefined, cwd: string): RecipeBench {
+  const root = findWorkspaceRoot(cwd);
+  if (!root) throw new UserError('NO_WORKSPACE', `--recipe ${ref}: no recipes/ directory above ${cwd}`, { hint: 'run inside an llm-recipes checkout' });
+  const ws = loadWorkspace(root);
+  const res = resolveRecipe(ws, { recipe: ref, variant, cwd });
+  const errors = res.issues.filter((i) => i.severity !== 'warning');
+  if (!res.resolved || errors.length > 0) throw new InvalidInputError(res.issues);
+  const r = res.resolved;
+  const b = r.recipe.benchmark;
+  return {
+    recipe: r.recipe,
+    id: r.id,
+    model: r.model.servedName,
+    api: b.api,
+    islOsl: b.islOsl.map(([i, o]) => [i, o] as [number, number]),
+    concurrency: [...b.concurrency],
+    requests: b.requestsPerPoint,
+    warmup: b.warmupRequests,
+    gpus: totalGpus(r.recipe),
+    slo: { ttftMs: r.recipe.sla.ttftMs, tpotMs: r.recipe.sla.itlMs, e2eMs: r.recipe.sla.e2eMs },
+    tokenizerHint: r.model.tokenizer,
+  };
+}
+
+function progressLine(point: string, index: number, total: number, p: Progress): string {
+  const reqs = p.total !== null ? `${p.done}/${p.total}` : `${p.done}`;
+  return `[${index}/${total}] ${point} ${p.phase} ${p.elapsedS.toFixed(0)}s req ${reqs} inflight ${p.inflight} err ${p.errors} out ${p.outputTokPerS.toFixed(0)} tok/s`;
+}
+
+export const registerBench: RegisterCommand = (program: Command, io: CliIo, state) => {
+  program
+    .command('bench')
+    .description('Benchmark an OpenAI-compatible endpoint: streaming load at a concurrency or rate, TTFT/ITL/TPOT/E2E and throughput.')
+    .option('--endpoint <url>', 'server base URL (http://host:8000, …/v1) or a full completions URL')
+    .option('--model <name>', 'model name sent in requests')
+    .option('--api <api>', 'chat | completions', 'chat')
+    .option('--isl <n>', 'input tokens per prompt (client tokenizer, before the chat template)')
+    .option('--osl <n>', 'output tokens per request (forced with ignore_eos + min_tokens)')
+    .option('--concurrency <n>', 'closed loop: requests kept in flight')
+    .option('--rate <r>', 'open loop: arrivals per second')
+    .option('--requests <n>', 'measured requests per point (default 100)')
+    .option('--duration <s>', 'stop issuing after this many seconds')
+    .option('--warmup <n>', 'requests sent before measuring (excluded from results)')
+    .option('--out <dir>', 'experiment directory (manifest, per-point records, summaries, exports)')
+    .option('--json', 'print the summary object on stdout')
+    .option('--matrix-isl-osl <list>', 'matrix ISL×OSL pairs, e.g. 1024x128,8192x1024')
+    .option('--concurrencies <list>', 'matrix concurrencies, e.g. 1,4,16')
+    .option('--rates <list>', 'matrix rates (req/s), e.g. 1,2,4')
+    .option('--recipe <dir>', "take the matrix, model, SLA and GPU count from a recipe's benchmark section")
+    .option('--variant <name>', 'recipe variant')
+    .option('--resume', 'keep finished points of the experiment in --out and run the rest')
+    .option('--error-threshold <pct>', 'exit 1 when a point’s failed-request share exceeds this percentage', '5')
+    .option('--arrival <kind>', 'poisson | gamma | constant (rate mode)', 'poisson')
+    .option('--burstiness <k>', 'gamma shape: <1 burstier, >1 smoother, 1 = Poisson', '1')
+    .option('--max-concurrency <n>', 'cap on in-flight requests in rate/trace mode')
+    .option('--ramp-up <s>', 'linear ramp of concurrency slots or rate over this many seconds')
+    .option('--timeout <s>', 'per-request deadline in seconds', '600')
+    .option('--stall-timeout <s>', 'abort a request after this many seconds without a byte (default: --timeout)')
+    .option('--trace <file.jsonl>', 'replay a trace: {"timestamp": ms, "input_length": n, "output_length": n} per line')
+    .option('--trace-speed <x>', 'trace time scale (2 = twice as fast)', '1')
+    .option('--shared-prefix <n>', 'tokens of a prefix shared by every prompt (inside --isl)')
+    .option('--isl-spread <r>', 'draw ISL uniformly from [ISL(1−r), ISL(1+r)]', '0')
+    .option('--osl-spread <r>', 'draw OSL uniformly from [OSL(1−r), OSL(1+r)]', '0')
+    .option('--seed <n>', 'seed for prompts and arrivals', '0')
+    .option('--export <list>', `also write ${EXPORT_FORMATS.join(', ')} result files (needs --out)`)
+    .option('--tokenizer <spec>', 'o200k_base | cl100k_base | path to a Hugging Face tokenizer.json (or its directory)', 'o200k_base')
+    .option('--header <k:v>', 'extra request header (repeatable)', collect, [])
+    .option('--api-key <key>', 'bearer token (default: $OPENAI_API_KEY)')
+    .option('--slo-ttft <ms>', 'goodput bound on TTFT')
+    .option('--slo-tpot <ms>', 'goodput bound on TPOT')
+    .option('--slo-e2e <ms>', 'goodput bound on E2E latency')
+    .option('--gpus <n>', 'GPUs behind the endpoint (tokens/s/GPU)')
+    .option('--no-ignore-eos', 'do not send ignore_eos/min_tokens (let the model stop early)')
+    .option('--continuous-usage', 'ask for usage on every chunk (exact per-token ITL on vLLM)')
+    .option('--prompt-pool <n>', 'distinct prompts for duration-bounded closed-loop runs')
+    .action(async (flags: BenchFlags) => {
+      await runBenchCommand(flags, io, state);
+    });
+};
+
+async function runBenchCommand(flags: BenchFlags, io: CliIo, state: { exitCode: number }): Promise<void> {
+  const v = new FlagIssues();
+  const rec = flags.recipe ? readRecipe(flags.recipe, flags.variant, io.cwd) : undefined;
+  const api = flags.api === 'completions' ? 'completions' : flags.api === 'chat' ? 'chat' : undefined;
+  if (!api) v.add('api', `expected chat or completions, got "${flags.api}"`, 'e.g. --api chat');
+  if (!flags.endpoint) v.add('endpoint', 'required', 'e.g. --endpoint http://127.0.0.1:8000');
+  const model = flags.model ?? rec?.model;
+  if (!model) v.add('model', 'required (or --recipe)', 'e.g. --model Qwen/Qwen3-32B');
+  const arrival = (['poisson', 'gamma', 'constant'] as const).find((a) => a === flags.arrival);
+  if (!arrival) v.add('arrival', `expected poisson, gamma or constant, got "${flags.arrival}"`, 'e.g. --arrival gamma --burstiness 0.5');
+  const isl = v.num('isl', flags.isl, { int: true, min: 1 });
+  const osl = v.num('osl', flags.osl, { int: true, min: 1 });
+  const concurrency = v.num('concurrency', flags.concurrency, { int: true, min: 1 });
+  const rate = v.num('rate', flags.rate, { gt: 0 });
+  const requests = v.num('requests', flags.requests, { int: true, min: 1 });
+  const duration = v.num('duration', flags.duration, { gt: 0 });
+  const warmup = v.num('warmup', flags.warmup, { int: true, min: 0 });
+  const threshold = v.num('error-threshold', flags.errorThreshold, { min: 0 }) ?? 5;
+  const burstiness = v.num('burstiness', flags.burstiness, { gt: 0 }) ?? 1;
+  const maxConcurrency = v.num('max-concurrency', flags.maxConcurrency, { int: true, min: 1 });
+  const rampUp = v.num('ramp-up', flags.rampUp, { min: 0 });
+  const timeoutS = v.num('timeout', flags.timeout, { gt: 0 }) ?? 600;
+  const stallS = v.num('stall-timeout', flags.stallTimeout, { gt: 0 });
+  const traceSpeed = v.num('trace-speed', flags.traceSpeed, { gt: 0 }) ?? 1;
+  const sharedPrefix = v.num('shared-prefix', flags.sharedPrefix, { int: true, min: 0 });
+  const islSpread = v.num('isl-spread', flags.islSpread, { min: 0 }) ?? 0;
+  const oslSpread = v.num('osl-spread', flags.oslSpread, { min: 0 }) ?? 0;
+  const seed = v.num('seed', flags.seed, { int: true, min: 0 }) ?? 0;
+  const sloTtft = v.num('slo-ttft', flags.sloTtft, { gt: 0 });
+  const sloTpot = v.num('slo-tpot', flags.sloTpot, { gt: 0 });
+  const sloE2e = v.num('slo-e2e', flags.sloE2e, { gt: 0 });
+  const gpus = v.num('gpus', flags.gpus, { int: true, min: 1 }) ?? rec?.gpus;
+  const promptPool = v.num('prompt-pool', flags.promptPool, { int: true, min: 1 });
+  const concurrencies = v.list('concurrencies', flags.concurrencies, { int: true, gt: 0 });
+  const rates = v.list('rates', flags.rates, { gt: 0 });
+  const matrix = flags.matrixIslOsl ? parseIslOsl(flags.matrixIslOsl, v) : undefined;
+  const exportsList: ExportFormat[] = [];
+  for (const e of (flags.export ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const f = EXPORT_FORMATS.find((x) => x === e);
+    if (f) exportsList.push(f);
+    else v.add('export', `unknown format "${e}"`, `choose from ${EXPORT_FORMATS.join(', ')}`);
+  }
+  if (exportsList.length > 0 && !flags.out) v.add('export', 'needs --out (exports are files in the experiment directory)', 'add --out results/my-run');
+  if (flags.resume && !flags.out) v.add('resume', 'needs --out (the experiment directory to resume)', 'add --out results/my-run');
+  if (concurrency !== undefined && rate !== undefined) v.add('rate', 'give --concurrency or --rate, not both', 'use --max-concurrency to cap a rate run');
+  if (requests !== undefined && duration !== undefined) v.add('duration', 'give --requests or --duration, not both', 'drop one of them');
+  const headers: Record<string, string> = {};
+  for (const h of flags.header) {
+    const i = h.indexOf(':');
+    if (i <= 0) v.add('header', `"${h}" is not NAME:VALUE`, 'e.g. --header "x-tenant: a"');
+    else headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
+  }
+  const apiKey = flags.apiKey ?? io.env['OPENAI_API_KEY'];
+  if (apiKey) headers['authorization'] = `Bearer ${apiKey}`;
+
+  // the points: trace, matrix flags, recipe, or the single point given by --isl/--osl and --concurrency/--rate
+  const trace = flags.trace ? loadTrace(isAbsolute(flags.trace) ? flags.trace : join(io.cwd, flags.trace)) : undefined;
+  let points: MatrixPoint[] = [];
+  if (trace) {
+    const meanIsl = Math.round(trace.reduce((a, e) => a + e.isl, 0) / trace.length);
+    const meanOsl = Math.round(trace.reduce((a, e) => a + e.osl, 0) / trace.length);
+    points = [{ id: 'trace', isl: meanIsl, osl: meanOsl, concurrency: null, rate: null }];
+  } else {
+    const pairs = matrix ?? (isl !== undefined && osl !== undefined ? [[isl, osl] as [number, number]] : rec?.islOsl);
+    const cs = concurrencies ?? (concurrency !== undefined ? [concurrency] : undefined);
+    const rs = rates ?? (rate !== undefined ? [rate] : undefined);
+    if (!pairs) {
+      if (isl === undefined) v.add('isl', 'required (or --matrix-isl-osl, --recipe, --trace)', 'e.g. --isl 1024 --osl 128');
+      if (osl === undefined) v.add('osl', 'required (or --matrix-isl-osl, --recipe, --trace)', 'e.g. --isl 1024 --osl 128');
+    }
+    const loads = cs ?? (rs ? undefined : rec?.concurrency);
+    if (!loads && !rs) v.add('concurrency', 'give --concurrency N or --rate R (or --concurrencies/--rates, --recipe)', 'e.g. --concurrency 16');
+    if (pairs && (loads || rs)) points = matrixPoints(pairs, { concurrency: loads ?? [], rate: rs ?? [] });
+  }
+  v.throwIfAny();
+  if (flags.out && !flags.resume && isExperimentDir(resolve(io.cwd, flags.out))) {
+    io.stderr(`note: ${flags.out} already holds an experiment; its points will be re-run (pass --resume to keep finished ones)\n`);
+  }
+
+  const tokenizer = await loadTokenizer(flags.tokenizer, io.cwd);
+  const slo = sloTtft ?? sloTpot ?? sloE2e ? { ttftMs: sloTtft, tpotMs: sloTpot, e2eMs: sloE2e } : rec?.slo;
+  const measuredRequests = requests ?? (duration === undefined ? (rec?.requests ?? 100) : undefined);
+  const warmupN = warmup ?? rec?.warmup ?? 0;
+  const live = io.isTTY;
+  let lastPlain = 0;
+
+  const loadFor = (p: MatrixPoint): LoadSpec => {
+    if (trace) return { mode: 'trace', entries: trace, speed: traceSpeed, maxConcurrency };
+    if (p.concurrency !== null) return { mode: 'concurrency', concurrency: p.concurrency };
+    return { mode: 'rate', rate: p.rate!, arrival: arrival as Arrival, burstiness, maxConcurrency };
+  };
+  const runPoint = async (p: MatrixPoint, index: number) =>
+    runBenchmark({
+      endpoint: flags.endpoint!,
+      api: api!,
+      model: model!,
+      headers,
+      load: loadFor(p),
+      requests: trace ? undefined : measuredRequests,
+      durationS: duration,
+      warmup: warmupN,
+      rampUpS: rampUp,
+      timeoutMs: timeoutS * 1000,
+      stallTimeoutMs: stallS === undefined ? undefined : stallS * 1000,
+      workload: {
+        isl: p.isl,
+        osl: p.osl,
+        islSpread,
+        oslSpread,
+        sharedPrefix,
+        seed,
+        forceOutputLength: flags.ignoreEos,
+        continuousUsage: flags.continuousUsage ?? false,
+      },
+      tokenizer,
+      promptPool,
+      slo,
+      gpus,
+      progressMs: live ? 250 : 10_000,
+      onProgress: (pr) => {
+        const text = progressLine(p.id, index + 1, points.length, pr);
+        if (live) io.stderr(`\r\x1b[2K${text}`);
+        else if (Date.now() - lastPlain >= 9_000) {
+          lastPlain = Date.now();
+          io.stderr(`${text}\n`);
+        }
+      },
+    });
+
+  const rows: { point: string; summary: Summary | null; error: string | null }[] = [];
+  const onDone = (id: string, summary: Summary | null, error: string | null, resumed = false): void => {
+    if (live) io.stderr('\r\x1b[2K');
+    rows.push({ point: id, summary, error });
+    const head = summary
+      ? `${summary.counts.completed}/${summary.counts.requests} ok, TTFT p50 ${summary.ttft?.p50.toFixed(1) ?? '—'} ms, ${summary.output_throughput.toFixed(0)} tok/s`
+      : `failed: ${error}`;
+    io.stderr(`${resumed ? 'kept' : 'done'} ${id}: ${head}\n`);
+  };
+
+  let experimentId: string | null = null;
+  if (flags.out) {
+    const dir = resolve(io.cwd, flags.out);
+    let index = 0;
+    const startedIds = new Set<string>();
+    const result = await runExperiment({
+      dir,
+      resume: flags.resume ?? false,
+      inputs: {
+        endpoint: flags.endpoint,
+        model,
+        api,
+        tokenizer: tokenizer.name,
+        requests: measuredRequests ?? null,
+        duration: duration ?? null,
+        warmup: warmupN,
+        arrival,
+        burstiness,
+        maxConcurrency: maxConcurrency ?? null,
+        rampUp: rampUp ?? null,
+        timeoutS,
+        stallS: stallS ?? null,
+        trace: flags.trace ?? null,
+        traceSpeed,
+        sharedPrefix: sharedPrefix ?? null,
+        islSpread,
+        oslSpread,
+        ignoreEos: flags.ignoreEos,
+        continuousUsage: flags.continuousUsage ?? false,
+        slo: slo ?? null,
+        gpus: gpus ?? null,
+        recipe: rec?.id ?? null,
+        variant: flags.variant ?? null,
+      },
+      recipe: rec?.recipe,
+      seed,
+      points,
+      tools: { 'llm-recipes-bench': BENCH_VERSION, node: process.version, tokenizer: tokenizer.name },
+      exports: exportsList,
+      runPoint: async (p) => {
+        startedIds.add(p.id);
+        return runPoint(p, index++);
+      },
+      exportContext: (p, started, finished) => ({
+        model: model!,
+        endpoint: flags.endpoint!,
+        api: api!,
+        tokenizer: tokenizer.name,
+        isl: p.isl,
+        osl: p.osl,
+        concurrency: p.concurrency ?? maxConcurrency ?? null,
+        rate: p.rate,
+        burstiness: p.rate !== null ? burstiness : null,
+        startTime: started.toISOString(),
+        endTime: finished.toISOString(),
+        toolVersion: BENCH_VERSION,
+        args: { ...flags },
+      }),
+      onPoint: (st, summary) => {
+        if (!startedIds.has(st.id)) index++;
+        onDone(st.id, summary, st.error, !startedIds.has(st.id));
+      },
+    });
+    experimentId = result.id;
+  } else {
+    for (const [i, p] of points.entries()) {
+      try {
+        onDone(p.id, (await runPoint(p, i)).summary, null);
+      } catch (err) {
+        if (err instanceof UserError) throw err;
+        onDone(p.id, null, err instanceof Error ? err.message : String(err));
+      }
+    }
+  }
+
+  if (flags.json) {
+    const single = rows.length === 1 && rows[0]!.summary !== null && !flags.out;
+    const payload = single
+      ? rows[0]!.summary
+      : { experiment: experimentId, points: rows.map((r) => ({ id: r.point, ...points.find((p) => p.id === r.point), summary: r.summary, error: r.error })) };
+    io.stdout(`${JSON.stringify(payload, null, 2)}\n`);
+  } else {
+    io.stdout(`${formatSummaryTable(rows)}\n`);
+    io.stdout('latencies in ms (TTFT/TPOT/ITL/E2E); out tok/s = output tokens per second over the run; tok/s/user = 1000/TPOT\n');
+    if (flags.out) io.stdout(`experiment ${experimentId} → ${flags.out}\n`);
+  }
+
+  const failedPoints = rows.filter((r) => r.summary === null);
+  const overThreshold = rows.filter((r) => r.summary && r.summary.error_rate * 100 > threshold);
+  for (const r of overThreshold) {
+    const errs = Object.entries(r.summary!.errors).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
+    io.stderr(`error rate ${(r.summary!.error_rate * 100).toFixed(1)}% at ${r.point} exceeds --error-threshold ${threshold}% (${errs})\n`);
+  }
+  if (failedPoints.length > 0 || overThreshold.length > 0) state.exitCode = 1;
+}

@@ -1,0 +1,176 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { InvalidInputError, UserError, type Issue } from '@llm-recipes/errors';
+import { defaultCalibration, estimate, type BackendName, type Deployment, type Dtype, type Estimate } from '@llm-recipes/estimate';
+import type { RegisterCommand } from './index.ts';
+import { openCatalog, toJson, type Catalog } from './estimate-catalog.ts';
+
+/** One point query; the `--batch` JSONL lines use these names. */
+export interface EstimateQuery {
+  model: string;
+  gpu: string;
+  backend: string;
+  dtype?: string | undefined;
+  kvDtype?: string | undefined;
+  tp?: number | undefined;
+  ep?: number | undefined;
+  replicas?: number | undefined;
+  mode?: string | undefined;
+  prefillTp?: number | undefined;
+  prefillReplicas?: number | undefined;
+  decodeTp?: number | undefined;
+  decodeReplicas?: number | undefined;
+  isl: number;
+  osl: number;
+  concurrency: number;
+}
+
+const BACKENDS = ['vllm', 'sglang', 'trtllm'];
+const DTYPES = ['bf16', 'fp16', 'fp8', 'fp4'];
+const INT_FIELDS = ['tp', 'ep', 'replicas', 'prefillTp', 'prefillReplicas', 'decodeTp', 'decodeReplicas', 'isl', 'osl', 'concurrency'] as const;
+const KNOWN = new Set(['model', 'gpu', 'backend', 'dtype', 'kvDtype', 'mode', ...INT_FIELDS]);
+
+/** Checks a query and returns every problem at once (field paths are the camelCase names). */
+export function checkQuery(q: Record<string, unknown>, file: string, line?: number): Issue[] {
+  const issues: Issue[] = [];
+  const add = (field: string, message: string, hint?: string): void => {
+    issues.push({ code: 'ESTIMATE_QUERY', file, path: [field], line, col: 1, message, hint });
+  };
+  for (const k of Object.keys(q)) if (!KNOWN.has(k)) add(k, `unknown field "${k}"`, `fields: ${[...KNOWN].join(', ')}`);
+  for (const f of ['model', 'gpu', 'backend'] as const) if (typeof q[f] !== 'string' || q[f] === '') add(f, `${f} is required`);
+  if (typeof q['backend'] === 'string' && !BACKENDS.includes(q['backend'])) add('backend', `unknown backend "${q['backend']}"`, `one of ${BACKENDS.join(', ')}`);
+  for (const f of ['dtype', 'kvDtype'] as const) if (q[f] !== undefined && !DTYPES.includes(String(q[f]))) add(f, `unknown dtype "${String(q[f])}"`, `one of ${DTYPES.join(', ')}`);
+  if (q['mode'] !== undefined && q['mode'] !== 'agg' && q['mode'] !== 'disagg') add('mode', `mode must be agg or disagg, not "${String(q['mode'])}"`);
+  for (const f of INT_FIELDS) {
+    const v = q[f];
+    if (v === undefined) {
+      if (f === 'isl' || f === 'osl' || f === 'concurrency') add(f, `${f} is required`, `pass a positive integer`);
+      continue;
+    }
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) add(f, `${f} must be a positive integer, got ${JSON.stringify(v)}`);
+  }
+  if (q['mode'] === 'disagg') {
+    for (const f of ['prefillTp', 'decodeTp'] as const) if (q[f] === undefined && q['tp'] === undefined) add(f, `disagg needs ${f} (or tp for both pools)`);
+  }
+  return issues;
+}
+
+export function runQuery(q: EstimateQuery, catalog: Catalog): Estimate {
+  const model = catalog.model(q.model);
+  const gpu = catalog.gpu(q.gpu);
+  const moe = model.architecture.moe !== undefined;
+  const tp = q.tp ?? 1;
+  const pool = (t: number, r: number) => ({ tp: t, ep: q.ep ?? (moe ? t : 1), replicas: r });
+  const mode = q.mode === 'disagg' ? 'disagg' : 'agg';
+  const deployment: Deployment = {
+    backend: q.backend as BackendName,
+    dtype: (q.dtype ?? model.dtype) as Dtype,
+    kvDtype: q.kvDtype as Dtype | undefined,
+    mode,
+    ...(mode === 'agg'
+      ? { agg: pool(tp, q.replicas ?? 1) }
+      : { prefill: pool(q.prefillTp ?? tp, q.prefillReplicas ?? 1), decode: pool(q.decodeTp ?? tp, q.decodeReplicas ?? 1) }),
+  };
+  const r = estimate({
+    arch: model.architecture,
+    gpu,
+    deployment,
+    workload: { isl: q.isl, osl: q.osl },
+    concurrency: q.concurrency,
+    calibration: defaultCalibration,
+  });
+  // Exactly the contract fields (DESIGN §7), in order.
+  return {
+    ttftMs: r.ttftMs,
+    itlMs: r.itlMs,
+    tpotMs: r.tpotMs,
+    tokensPerSecondPerUser: r.tokensPerSecondPerUser,
+    tokensPerSecondPerGpu: r.tokensPerSecondPerGpu,
+    outputTokensPerSecond: r.outputTokensPerSecond,
+    maxBatch: r.maxBatch,
+    fits: r.fits,
+  };
+}
+
+const int = (v: string): number => (/^\d+$/.test(v) ? Number(v) : Number.NaN);
+
+export const registerEstimate: RegisterCommand = (program, io) => {
+  program
+    .command('estimate')
+    .description('Estimate TTFT, ITL and throughput of one deployment at one concurrency (calibrated roofline model).')
+    .option('--model <id>', 'recipes/ model id or Hugging Face id')
+    .option('--gpu <id>', 'GPU id (h100_sxm, h200_sxm, b200_sxm, gb200_sxm, a100_sxm, l40s)')
+    .option('--backend <name>', 'vllm | sglang | trtllm')
+    .option('--dtype <dtype>', 'weight dtype: bf16 | fp8 | fp4 (default: the model card dtype)')
+    .option('--kv-dtype <dtype>', 'KV-cache dtype (default: fp8 with quantized weights on FP8 GPUs, else bf16)')
+    .option('--tp <n>', 'tensor-parallel size per replica', int)
+    .option('--ep <n>', 'expert-parallel size (MoE; default tp)', int)
+    .option('--replicas <n>', 'agg replicas (default 1)', int)
+    .option('--mode <mode>', 'agg | disagg', 'agg')
+    .option('--prefill-tp <n>', 'disagg prefill TP', int)
+    .option('--prefill-replicas <n>', 'disagg prefill replicas', int)
+    .option('--decode-tp <n>', 'disagg decode TP', int)
+    .option('--decode-replicas <n>', 'disagg decode replicas', int)
+    .option('--isl <n>', 'input tokens per request', int)
+    .option('--osl <n>', 'output tokens per request', int)
+    .option('--concurrency <n>', 'requests in flight (closed loop)', int)
+    .option('--batch <file>', 'JSONL file: one query per line (camelCase fields); prints one result per line')
+    .option('--json', 'print the result object as JSON')
+    .action((opts: Record<string, unknown>) => {
+      const catalog = openCatalog(io.cwd);
+      if (typeof opts['batch'] === 'string') {
+        const file = path.resolve(io.cwd, opts['batch']);
+        let text: string;
+        try {
+          text = readFileSync(file, 'utf8');
+        } catch (err) {
+          throw new UserError('BATCH_UNREADABLE', `cannot read ${opts['batch']}: ${(err as Error).message}`, { hint: 'pass an existing JSONL file' });
+        }
+        const queries: EstimateQuery[] = [];
+        const issues: Issue[] = [];
+        text.split(/\r?\n/).forEach((line, i) => {
+          if (line.trim() === '') return;
+          let q: unknown;
+          try {
+            q = JSON.parse(line);
+          } catch (err) {
+            issues.push({ code: 'BATCH_JSON', file: opts['batch'] as string, path: [], line: i + 1, col: 1, message: `not JSON: ${(err as Error).message}`, hint: 'one JSON object per line' });
+            return;
+          }
+          if (typeof q !== 'object' || q === null || Array.isArray(q)) {
+            issues.push({ code: 'BATCH_JSON', file: opts['batch'] as string, path: [], line: i + 1, col: 1, message: 'each line must be a JSON object' });
+            return;
+          }
+          const found = checkQuery(q as Record<string, unknown>, opts['batch'] as string, i + 1);
+          issues.push(...found);
+          if (found.length === 0) queries.push(q as EstimateQuery);
+        });
+        if (issues.length > 0) throw new InvalidInputError(issues);
+        const out: string[] = [];
+        for (const q of queries) out.push(toJson(runQuery(q, catalog)));
+        io.stdout(out.length > 0 ? `${out.join('\n')}\n` : '');
+        return;
+      }
+      const q: Record<string, unknown> = {};
+      for (const k of ['model', 'gpu', 'backend', 'dtype', 'kvDtype', 'mode', ...INT_FIELDS]) if (opts[k] !== undefined) q[k] = opts[k];
+      const issues = checkQuery(q, 'command line');
+      if (issues.length > 0) throw new InvalidInputError(issues.map((i) => ({ ...i, path: [`--${String(i.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`] })));
+      const r = runQuery(q as unknown as EstimateQuery, catalog);
+      if (opts['json']) {
+        io.stdout(`${toJson(r)}\n`);
+        return;
+      }
+      const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : '—');
+      io.stdout(
+        [
+          `fits                 ${r.fits ? 'yes' : 'no (weights + reserve exceed GPU memory, or no room for one sequence of KV)'}`,
+          `max batch            ${r.maxBatch}`,
+          `TTFT                 ${f(r.ttftMs)} ms`,
+          `ITL / TPOT           ${f(r.itlMs, 2)} ms`,
+          `tokens/s/user        ${f(r.tokensPerSecondPerUser)}`,
+          `tokens/s/GPU         ${f(r.tokensPerSecondPerGpu)}`,
+          `output tokens/s      ${f(r.outputTokensPerSecond)}`,
+        ].join('\n') + '\n',
+      );
+    });
+};

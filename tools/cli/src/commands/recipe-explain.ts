@@ -1,0 +1,35 @@
+import { InvalidInputError } from '@llm-recipes/errors';
+import { explainRecipe, formatExplain, loadWorkspace, resolveRecipe } from '@llm-recipes/recipe';
+import type { RegisterCommand } from './index.ts';
+import { findWorkspaceRoot } from './workspace-root.ts';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** `recipes explain <recipe> [field]`: every effective value with the layer and file:line it came from. */
+export const registerExplain: RegisterCommand = (program, io) => {
+  program
+    .command('explain')
+    .description('Show where each effective value of a recipe comes from (default → model → backend → gpu → recipe → variant → --set).')
+    .argument('<recipe>', 'recipe directory (relative to cwd or recipes/) or id, e.g. qwen3-32b/vllm/h100-sxm')
+    .argument('[field]', 'only this dotted field and what is below it, e.g. topology.decode')
+    .option('--variant <name>', 'apply this variant')
+    .option('--set <path=value>', 'override a field (repeatable); the value is read as YAML', collect, [])
+    .option('--root <dir>', 'repository root (default: nearest directory holding recipes/)')
+    .option('--json', 'print the rows as JSON')
+    .action((recipe: string, field: string | undefined, opts: { variant?: string; set: string[]; root?: string; json?: boolean }) => {
+      const ws = loadWorkspace(findWorkspaceRoot(io.cwd, opts.root));
+      const { resolved, issues } = resolveRecipe(ws, { recipe, variant: opts.variant, set: opts.set, cwd: io.cwd });
+      if (resolved === undefined) throw new InvalidInputError(issues);
+      const rows = explainRecipe(resolved, field);
+      if (field !== undefined && rows.length === 0) {
+        throw new InvalidInputError([
+          { code: 'EXPLAIN_UNKNOWN_FIELD', file: resolved.dir, path: field.split('.'), message: `recipe has no field "${field}"`, hint: 'use a dotted path such as topology.decode or backend.args' },
+        ]);
+      }
+      if (opts.json) {
+        io.stdout(`${JSON.stringify({ id: resolved.id, variant: resolved.variant, name: resolved.name, rows }, null, 2)}\n`);
+      } else {
+        io.stdout(`${resolved.id}${resolved.variant ? ` (variant ${resolved.variant})` : ''} → ${resolved.name}\n${formatExplain(rows)}\n`);
+      }
+    });
+};

@@ -1,0 +1,138 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { InvalidInputError, UserError } from '@llm-recipes/errors';
+import { findRecipeId, loadWorkspace, resolveRecipe, type Cluster, type Workspace } from '@llm-recipes/recipe';
+import { canonicalYaml, renderCluster, renderRecipe, writeClusters, type RenderedFiles } from '@llm-recipes/render';
+import type { RegisterCommand } from './index.ts';
+
+interface RenderFlags {
+  check?: boolean;
+  cluster?: string;
+  target: string;
+  recipe?: string;
+  variant?: string;
+  set: string[];
+  stdout?: boolean;
+}
+
+const TARGETS = ['dgd', 'standalone', 'llm-d', 'dgdr', 'compose', 'slurm'];
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** The nearest directory at or above `cwd` holding recipes/: the repository root. */
+function findRoot(cwd: string): string {
+  let dir = resolve(cwd);
+  for (;;) {
+    if (existsSync(join(dir, 'recipes'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) {
+      throw new UserError('NO_WORKSPACE', `no recipes/ directory in ${resolve(cwd)} or above`, {
+        hint: 'run recipes render inside the repository (the directory holding recipes/ and clusters/)',
+      });
+    }
+    dir = up;
+  }
+}
+
+function selectClusters(ws: Workspace, name: string | undefined): Cluster[] {
+  const all = [...ws.clusters.values()].map((c) => c.cluster).sort((a, b) => (a.name < b.name ? -1 : 1));
+  if (name === undefined) return all;
+  const found = all.find((c) => c.name === name);
+  if (!found) {
+    throw new UserError('CLUSTER_NOT_FOUND', `no cluster profile clusters/${name}/cluster.yaml`, {
+      hint: all.length > 0 ? `known clusters: ${all.map((c) => c.name).join(', ')}` : 'create clusters/<name>/cluster.yaml',
+    });
+  }
+  return [found];
+}
+
+/** A profile for printing a recipe no cluster runs yet: v1beta1, namespace default, its GPU available. */
+function scratchCluster(gpu: string): Cluster {
+  return {
+    name: 'local',
+    dynamoApiVersion: 'v1beta1',
+    namespace: 'default',
+    gitops: ['flux'],
+    repo: { url: 'https://example.invalid/repo.git', branch: 'main', path: 'clusters/local' },
+    gpus: { [gpu]: { nodes: 1 } },
+    recipes: [],
+  };
+}
+
+export const registerRender: RegisterCommand = (program, io, state) => {
+  program
+    .command('render')
+    .description('Render recipes for each cluster profile into clusters/<cluster>/ (plain YAML for Flux or Argo CD).')
+    .option('--check', 'render in memory and exit 1 with a diff when clusters/ is out of date')
+    .option('--cluster <name>', 'only this cluster profile')
+    .option('--target <target>', `output kind: ${TARGETS.join('|')}`, 'dgd')
+    .option('--recipe <dir>', 'only this recipe: re-render the clusters that run it, or print it with --stdout')
+    .option('--variant <name>', 'variant to print (with --recipe --stdout)')
+    .option('--set <path=value>', 'override a resolved value (with --recipe --stdout; repeatable)', collect, [])
+    .option('--stdout', 'print the manifests instead of writing clusters/')
+    .action(async (flags: RenderFlags) => {
+      if (flags.target !== 'dgd') {
+        const known = TARGETS.includes(flags.target);
+        throw new UserError('RENDER_TARGET', known ? `--target ${flags.target} is not available yet` : `unknown --target ${flags.target}`, {
+          hint: `only --target dgd is implemented; ${TARGETS.slice(1).join(', ')} are planned`,
+        });
+      }
+      if ((flags.variant !== undefined || flags.set.length > 0) && !(flags.recipe && flags.stdout)) {
+        throw new UserError('RENDER_FLAGS', '--variant and --set apply only with --recipe and --stdout', {
+          hint: 'what a cluster deploys (recipe, variant, set) is declared in clusters/<cluster>/cluster.yaml',
+        });
+      }
+      const root = findRoot(io.cwd);
+      const ws = loadWorkspace(root);
+      if (ws.issues.some((i) => i.severity !== 'warning')) throw new InvalidInputError(ws.issues);
+      let clusters = selectClusters(ws, flags.cluster);
+
+      if (flags.recipe !== undefined) {
+        const id = findRecipeId(ws, flags.recipe, io.cwd);
+        if (id === undefined) {
+          const r = resolveRecipe(ws, { recipe: flags.recipe, cwd: io.cwd });
+          throw new InvalidInputError(r.issues);
+        }
+        const runs = (c: Cluster): boolean => c.recipes.some((ref) => findRecipeId(ws, ref.recipe) === id);
+        if (flags.stdout) {
+          const result = resolveRecipe(ws, { recipe: id, variant: flags.variant, set: flags.set });
+          if (!result.resolved) throw new InvalidInputError(result.issues);
+          const targets = flags.cluster !== undefined ? clusters : clusters.filter(runs);
+          const profiles = targets.length > 0 ? targets : [scratchCluster(result.resolved.gpu.id)];
+          for (const cluster of profiles) {
+            const out = renderRecipe(result.resolved, cluster);
+            io.stdout(canonicalYaml(out.manifests.map((m) => m.object), { header: [`cluster: ${cluster.name}`, `recipe: ${id}`] }));
+          }
+          return;
+        }
+        clusters = clusters.filter(runs);
+        if (clusters.length === 0) {
+          throw new UserError('RENDER_NO_CLUSTER', `no cluster profile runs ${id}`, {
+            hint: 'add it to recipes: in a clusters/<cluster>/cluster.yaml, or print it with --stdout',
+          });
+        }
+      }
+
+      // Render everything in memory first: if anything fails, clusters/ is left as it was.
+      const files: RenderedFiles = new Map();
+      for (const cluster of clusters) for (const [p, v] of renderCluster(ws, cluster)) files.set(p, v);
+
+      if (flags.stdout) {
+        for (const [p, v] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) io.stdout(`# ==> ${p}\n${v}${v.endsWith('\n') ? '' : '\n'}`);
+        return;
+      }
+      const result = await writeClusters(root, files, { check: flags.check });
+      const drift = result.added.length + result.changed.length + result.removed.length;
+      const names = clusters.map((c) => c.name).join(', ');
+      if (flags.check) {
+        if (drift > 0) {
+          io.stdout(result.diff);
+          io.stderr(`clusters/ is out of date (${drift} file${drift === 1 ? '' : 's'} differ: +${result.added.length} ~${result.changed.length} -${result.removed.length}); run \`recipes render\` and commit the result\n`);
+          state.exitCode = 1;
+        } else {
+          io.stderr(`clusters/ is up to date (${names})\n`);
+        }
+        return;
+      }
+      io.stderr(drift === 0 ? `clusters/ already up to date (${names})\n` : `rendered ${names}: +${result.added.length} ~${result.changed.length} -${result.removed.length} files\n`);
+    });
+};

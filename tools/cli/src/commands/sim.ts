@@ -1,0 +1,168 @@
+import { InvalidArgumentError } from 'commander';
+import { InvalidInputError } from '@llm-recipes/errors';
+import { loadWorkspace, resolveRecipe } from '@llm-recipes/recipe';
+import { resolveSimConfig, simConfigFromRecipe, startSimulator, type SimConfigInput } from '@llm-recipes/sim';
+import type { RegisterCommand } from './index.ts';
+import { findWorkspaceRoot } from './workspace-root.ts';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function num(min: number, max = Infinity, integer = false) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n)))
+      throw new InvalidArgumentError(`expected ${integer ? 'an integer' : 'a number'} in [${min}, ${max === Infinity ? '∞' : max}], got "${v}"`);
+    return n;
+  };
+}
+const int = (min: number) => num(min, Infinity, true);
+const rate = num(0, 1);
+
+interface SimOpts {
+  recipe?: string;
+  variant?: string;
+  set: string[];
+  root?: string;
+  host: string;
+  port: number;
+  speedup?: number;
+  modelName?: string;
+  maxModelLen?: number;
+  mode?: 'agg' | 'disagg';
+  router?: 'kv' | 'random' | 'round-robin';
+  replicas?: number;
+  prefillReplicas?: number;
+  decodeReplicas?: number;
+  maxNumSeqs?: number;
+  maxBatchedTokens?: number;
+  blockSize?: number;
+  kvCapacityTokens?: number;
+  prefixCaching: boolean;
+  itlMs?: number;
+  decodeMsPerSeq?: number;
+  decodeMsPerKtoken?: number;
+  ttftMs?: number;
+  prefillMsPerToken?: number;
+  transferGbs?: number;
+  meanOutputTokens?: number;
+  maxWaiting?: number;
+  faultErrorRate?: number;
+  faultStallMs?: number;
+  faultStallRate?: number;
+  faultDisconnectRate?: number;
+  readyDelayMs?: number;
+  seed?: number;
+}
+
+type PoolIn = NonNullable<SimConfigInput['agg']>;
+
+/** Applies the command-line overrides on top of the recipe's (or the default) simulator config. */
+export function applySimFlags(base: SimConfigInput, o: SimOpts): SimConfigInput {
+  const cfg: SimConfigInput = structuredClone(base);
+  const set = <T>(v: T | undefined, f: (v: T) => void): void => {
+    if (v !== undefined) f(v);
+  };
+  cfg.model = { ...cfg.model };
+  set(o.modelName, (v) => (cfg.model!.name = v));
+  set(o.maxModelLen, (v) => (cfg.model!.maxModelLen = v));
+  set(o.mode, (v) => (cfg.mode = v));
+  set(o.router, (v) => (cfg.router = v));
+  set(o.speedup, (v) => (cfg.speedup = v));
+  set(o.seed, (v) => (cfg.seed = v));
+  set(o.meanOutputTokens, (v) => (cfg.meanOutputTokens = v));
+  set(o.maxWaiting, (v) => (cfg.maxWaiting = v));
+  set(o.transferGbs, (v) => (cfg.transfer = { ...cfg.transfer, bandwidthGBs: v }));
+  cfg.faults = { ...cfg.faults };
+  set(o.faultErrorRate, (v) => (cfg.faults!.errorRate = v));
+  set(o.faultStallMs, (v) => (cfg.faults!.stallMs = v));
+  set(o.faultStallRate, (v) => (cfg.faults!.stallRate = v));
+  set(o.faultDisconnectRate, (v) => (cfg.faults!.disconnectRate = v));
+  set(o.readyDelayMs, (v) => (cfg.faults!.readyDelayMs = v));
+  for (const role of ['agg', 'prefill', 'decode'] as const) {
+    const p: PoolIn = { ...cfg[role], step: { ...cfg[role]?.step } };
+    set(role === 'agg' ? o.replicas : role === 'prefill' ? o.prefillReplicas : o.decodeReplicas, (v) => (p.replicas = v));
+    set(o.maxNumSeqs, (v) => (p.maxNumSeqs = v));
+    set(o.maxBatchedTokens, (v) => (p.maxBatchedTokens = v));
+    set(o.blockSize, (v) => (p.blockSize = v));
+    set(o.kvCapacityTokens, (v) => (p.kvCapacityTokens = v));
+    if (!o.prefixCaching) p.prefixCaching = false;
+    set(o.itlMs, (v) => (p.step!.decodeBaseMs = v));
+    set(o.decodeMsPerSeq, (v) => (p.step!.decodeMsPerSeq = v));
+    set(o.decodeMsPerKtoken, (v) => (p.step!.decodeMsPerKContextToken = v));
+    set(o.ttftMs, (v) => (p.step!.prefillOverheadMs = v));
+    set(o.prefillMsPerToken, (v) => (p.step!.prefillMsPerToken = v));
+    cfg[role] = p;
+  }
+  return cfg;
+}
+
+/** `recipes sim`: serves the OpenAI-compatible simulator until SIGINT/SIGTERM. */
+export const registerSim: RegisterCommand = (program, io) => {
+  program
+    .command('sim')
+    .description('Serve an OpenAI-compatible simulator with a continuous-batching engine (no GPU needed).')
+    .option('--recipe <dir>', 'serve what this recipe would deploy (pools, router, engine limits, roofline timing)')
+    .option('--variant <name>', 'apply this recipe variant')
+    .option('--set <path=value>', 'override a recipe field (repeatable)', collect, [])
+    .option('--root <dir>', 'repository root (default: nearest directory holding recipes/)')
+    .option('--host <host>', 'listen address', '127.0.0.1')
+    .option('--port <n>', 'listen port (0 = any free port)', int(0), 8000)
+    .option('--speedup <x>', 'simulated time runs this many times faster than wall time', num(1e-3))
+    .option('--model-name <name>', 'served model name')
+    .option('--max-model-len <n>', 'prompt + output token limit', int(1))
+    .option('--mode <mode>', 'agg | disagg')
+    .option('--router <policy>', 'kv | random | round-robin')
+    .option('--replicas <n>', 'workers in the aggregated pool', int(1))
+    .option('--prefill-replicas <n>', 'workers in the prefill pool (disagg)', int(1))
+    .option('--decode-replicas <n>', 'workers in the decode pool (disagg)', int(1))
+    .option('--max-num-seqs <n>', 'sequences running at once per worker', int(1))
+    .option('--max-batched-tokens <n>', 'token budget per engine step (chunked prefill)', int(1))
+    .option('--block-size <n>', 'KV block size, tokens', int(1))
+    .option('--kv-capacity-tokens <n>', 'KV-cache capacity per worker, tokens', int(1))
+    .option('--no-prefix-caching', 'disable prefix caching')
+    .option('--itl-ms <ms>', 'decode step at batch 1 (simulated ms)', num(0))
+    .option('--decode-ms <ms>', 'alias of --itl-ms', num(0))
+    .option('--decode-ms-per-seq <ms>', 'added per decoding sequence per step', num(0))
+    .option('--decode-ms-per-ktoken <ms>', 'added per 1,000 context tokens per step', num(0))
+    .option('--ttft-ms <ms>', 'fixed cost of a step carrying prefill', num(0))
+    .option('--prefill-ms-per-token <ms>', 'added per prompt token computed', num(0))
+    .option('--transfer-gbs <gbs>', 'prefill→decode KV link bandwidth, GB/s (disagg)', num(1e-6))
+    .option('--mean-output-tokens <n>', 'mean EOS position when ignore_eos is not set', num(1))
+    .option('--max-waiting <n>', 'waiting-queue bound per worker (beyond it: 429)', int(0))
+    .option('--fault-error-rate <p>', 'fraction of requests answered 500', rate)
+    .option('--fault-stall-ms <ms>', 'stall streams mid-generation for this long (wall ms)', num(0))
+    .option('--fault-stall-rate <p>', 'fraction of requests that stall (default 1 when --fault-stall-ms is set)', rate)
+    .option('--fault-disconnect-rate <p>', 'fraction of streams cut mid-response', rate)
+    .option('--ready-delay-ms <ms>', '/health answers 503 for this long after start (slow start)', num(0))
+    .option('--seed <n>', 'seed for output lengths, text and faults', num(-(2 ** 31), 2 ** 31 - 1, true))
+    .action(async (opts: SimOpts & { decodeMs?: number }) => {
+      let base: SimConfigInput = {};
+      let source = 'defaults';
+      if (opts.recipe !== undefined) {
+        const ws = loadWorkspace(findWorkspaceRoot(io.cwd, opts.root));
+        const { resolved, issues } = resolveRecipe(ws, { recipe: opts.recipe, variant: opts.variant, set: opts.set, cwd: io.cwd });
+        if (resolved === undefined) throw new InvalidInputError(issues);
+        base = simConfigFromRecipe(resolved);
+        source = `recipe ${resolved.id}${resolved.variant ? ` (variant ${resolved.variant})` : ''}`;
+      }
+      const config = resolveSimConfig(applySimFlags(base, { ...opts, itlMs: opts.itlMs ?? opts.decodeMs }), '--flags');
+      const sim = await startSimulator(config, { host: opts.host, port: opts.port });
+      const pools =
+        config.mode === 'agg'
+          ? `${config.agg.replicas}× agg (max-num-seqs ${config.agg.maxNumSeqs})`
+          : `${config.prefill.replicas}× prefill + ${config.decode.replicas}× decode`;
+      io.stdout(`simulator serving ${config.model.name} from ${source}: ${pools}, router ${config.router}, speedup ${config.speedup}\n`);
+      io.stdout(`${sim.url}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          resolve();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      await sim.close();
+      io.stderr('simulator stopped\n');
+    });
+};
