@@ -1,0 +1,45 @@
+export {
+  attentionDims,
+  bytesPerElement,
+  expertsTouched,
+  kvBytesForSequence,
+  kvBytesPerToken,
+  kvBytesPerTokenLayer,
+  paramCounts,
+  peakTflops,
+  weightBytes,
+} from './facts.ts';
+export type { ParamCounts, WeightBytes } from './facts.ts';
+export { buildStepModel, defaultKvDtype, efficiencyFor, gpuFamily } from './step.ts';
+export type { MemoryPlan, StepModel, StepModelInput } from './step.ts';
+export { estimate, kvLinkGBs, packedPrefillMs, prefillMs, serveAgg, serveDisagg } from './serve.ts';
+export type { EstimateInput, ServingResult } from './serve.ts';
+export { dominates, meetsSla, paretoFront, search } from './search.ts';
+export type { Candidate, RankedConfig, SearchInput, SearchResult, Sla } from './search.ts';
+export { fnv1a, parseCsv, publishedCases, rowKey, splitOf } from './published.ts';
+export type { PublishedCase, PublishedRow, SkippedRow } from './published.ts';
+export { accuracyTable, fitCalibration, mape, nelderMead, predictCase, priorCalibration, referenceGpu } from './fit.ts';
+export type { AccuracyRow, FitReport, Priors } from './fit.ts';
+export { referenceGpus, referenceModels } from './reference.ts';
+export type { ReferenceModel } from './reference.ts';
+export { defaultCalibration, defaultPriors, publishedCsvUrl } from './calibration-data.ts';
+export { estimatorStepTimeModel } from './sim-seam.ts';
+export type { EstimatorStepTimeModel, SimStepBatch } from './sim-seam.ts';
+export type {
+  Architecture,
+  BackendCalibration,
+  BackendName,
+  Calibration,
+  Deployment,
+  Dtype,
+  Efficiency,
+  EngineLimits,
+  Estimate,
+  Gpu,
+  Mode,
+  Parallelism,
+  Pool,
+  StepBatch,
+  StepTime,
+  Workload,
+} from './types.ts';

@@ -1,0 +1,166 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { CRD_DIR, crdDigest, readCrdVersions, type CrdVersion } from './crds.ts';
+
+// ajv-formats is CommonJS with `exports.default`
+const addFormats = addFormatsModule.default;
+
+/** What `generateSchemas` wrote. */
+export interface GeneratedSchemas {
+  dir: string;
+  /** Relative paths, `<group>/<kind>_<version>.json`. */
+  files: string[];
+  bytes: number;
+}
+
+export interface GenerateOptions {
+  /** Forbid unknown top-level fields too (openapi2jsonschema's DENY_ROOT_ADDITIONAL_PROPERTIES); default true. */
+  denyRootAdditionalProperties?: boolean | undefined;
+  /** CRD directory (defaults to the vendored CRDs). */
+  crdDir?: string | undefined;
+}
+
+function writeAtomic(file: string, text: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+/**
+ * Converts every served version of the vendored CRDs and writes `<outDir>/<group>/<kind>_<version>.json`
+ * (kind lower-cased), the layout kubeconform reads with
+ * `-schema-location '<outDir>/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json'`.
+ */
+export function generateSchemas(outDir: string, options: GenerateOptions = {}): GeneratedSchemas {
+  const versions = readCrdVersions(options.crdDir ?? CRD_DIR, options.denyRootAdditionalProperties ?? true);
+  return writeVersions(outDir, versions);
+}
+
+function writeVersions(outDir: string, versions: CrdVersion[]): GeneratedSchemas {
+  let bytes = 0;
+  const files: string[] = [];
+  for (const v of versions) {
+    // indented like openapi2jsonschema.py's output, so files diff cleanly against catalog schemas
+    const text = `${JSON.stringify(v.schema, null, 2)}\n`;
+    writeAtomic(join(outDir, v.file), text);
+    bytes += Buffer.byteLength(text);
+    files.push(v.file);
+  }
+  return { dir: outDir, files, bytes };
+}
+
+/**
+ * Where generated schemas are cached: `$LLM_RECIPES_CACHE_DIR`, else the nearest `node_modules/.cache`, else the
+ * OS temp dir; always under a directory named by the CRD digest so a CRD update never meets stale schemas.
+ */
+export function schemaCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const digest = crdDigest();
+  if (env['LLM_RECIPES_CACHE_DIR']) return join(env['LLM_RECIPES_CACHE_DIR'], 'k8s-schemas', digest);
+  let dir = import.meta.dirname;
+  for (;;) {
+    if (existsSync(join(dir, 'node_modules'))) return join(dir, 'node_modules', '.cache', 'llm-recipes', 'k8s-schemas', digest);
+    const parent = dirname(dir);
+    if (parent === dir) return join(tmpdir(), 'llm-recipes', 'k8s-schemas', digest);
+    dir = parent;
+  }
+}
+
+interface Manifest {
+  versions: Omit<CrdVersion, 'schema'>[];
+}
+
+let memo: CrdVersion[] | undefined;
+
+/**
+ * The converted CRD schemas, from the on-disk cache when present (JSON.parse: tens of ms) or converted from the
+ * CRD YAML (≈0.5 s) and written to the cache for the next run (and for kubeconform).
+ */
+export function loadCrdSchemas(): CrdVersion[] {
+  if (memo) return memo;
+  const dir = schemaCacheDir();
+  const manifestFile = join(dir, 'manifest.json');
+  if (existsSync(manifestFile)) {
+    try {
+      const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest;
+      memo = manifest.versions.map((v) => ({ ...v, schema: JSON.parse(readFileSync(join(dir, v.file), 'utf8')) }));
+      return memo;
+    } catch {
+      // a damaged cache is rebuilt below
+    }
+  }
+  const versions = readCrdVersions(CRD_DIR, true);
+  try {
+    writeVersions(dir, versions);
+    const manifest: Manifest = { versions: versions.map(({ schema: _schema, ...rest }) => rest) };
+    writeAtomic(manifestFile, JSON.stringify(manifest, null, 2));
+  } catch {
+    // read-only install: validation still works from memory; kubeconform callers get an explicit dir instead
+  }
+  memo = versions;
+  return memo;
+}
+
+/** Ensures the generated schemas exist on disk and returns their directory (kubeconform's schema location). */
+export function ensureSchemaDir(): string {
+  const dir = schemaCacheDir();
+  if (!existsSync(join(dir, 'manifest.json'))) {
+    memo = undefined;
+    loadCrdSchemas();
+  }
+  if (!existsSync(join(dir, 'manifest.json'))) {
+    const fallback = join(tmpdir(), `llm-recipes-k8s-schemas-${crdDigest()}`);
+    generateSchemas(fallback);
+    return fallback;
+  }
+  return dir;
+}
+
+let ajv: Ajv | undefined;
+const compiled = new Map<string, ValidateFunction>();
+
+function sharedAjv(): Ajv {
+  if (!ajv) {
+    // strict:false — CRD schemas carry x-kubernetes-* keywords and OpenAPI formats (int32, int64, byte…);
+    // verbose — errors carry parentSchema, used for "did you mean" hints on unknown fields.
+    ajv = new Ajv({ strict: false, allErrors: true, verbose: true, logger: false });
+    addFormats(ajv);
+    for (const f of ['int32', 'int64', 'float', 'double', 'byte', 'binary', 'password']) ajv.addFormat(f, true);
+  }
+  return ajv;
+}
+
+/** The CRD version for `apiVersion` + `kind`, if vendored. */
+export function findCrdVersion(apiVersion: string, kind: string): CrdVersion | undefined {
+  return loadCrdSchemas().find((v) => v.apiVersion === apiVersion && v.kind === kind);
+}
+
+/** Compiles (once per process) the validator of one CRD version: the DGD schema takes ≈0.4 s to compile. */
+export function crdValidator(version: CrdVersion): ValidateFunction {
+  let fn = compiled.get(version.file);
+  if (!fn) {
+    fn = sharedAjv().compile(version.schema);
+    compiled.set(version.file, fn);
+  }
+  return fn;
+}
+
+/** Compiles a small schema (kustomization files) with the shared ajv instance. */
+export function compileSchema(key: string, schema: object): ValidateFunction {
+  let fn = compiled.get(key);
+  if (!fn) {
+    fn = sharedAjv().compile(schema);
+    compiled.set(key, fn);
+  }
+  return fn;
+}
+
+/** Loads and compiles every vendored CRD validator now (for benchmarks and long-lived processes). */
+export function warmValidators(): { versions: number } {
+  const versions = loadCrdSchemas();
+  for (const v of versions) crdValidator(v);
+  return { versions: versions.length };
+}

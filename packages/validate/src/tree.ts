@@ -1,0 +1,349 @@
+/**
+ * Cross-object checks over a rendered tree (one `clusters/<c>` or all of `clusters/`): what no per-document schema
+ * can see — references between objects, kustomization coverage, GPU fit per node, graph completeness.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { UserError } from '@llm-recipes/errors';
+import { toPointer } from './ajv-errors.ts';
+import { dgdComponents, dgdRuleProblems, gpuProducts, isDgd } from './dgd.ts';
+import { isKustomizeFile } from './kustomize.ts';
+import { displayPath, loadManifests, type LoadedDocument } from './load.ts';
+import { findNulls } from './validate.ts';
+import { finishResult, type ValidateOptions, type ValidatedResource, type ValidationProblem, type ValidationResult } from './types.ts';
+
+type Obj = Record<string, unknown>;
+
+export interface ExternalRefs {
+  secrets?: readonly string[] | undefined;
+  configMaps?: readonly string[] | undefined;
+  persistentVolumeClaims?: readonly string[] | undefined;
+}
+
+export interface TreeOptions extends ValidateOptions {
+  /** Objects that live in the cluster but not in the tree (Secrets above all: never rendered into git). */
+  external?: ExternalRefs | undefined;
+  /** `nvidia.com/gpu.product` label value → GPUs per node; without it GPU fit is not checked. */
+  gpuNodes?: Readonly<Record<string, number>> | undefined;
+  /** Longest DGD name; Grove derives `<dgd>-<idx>-<component>` names from it (default 45). */
+  maxDgdNameLength?: number | undefined;
+  /** Also run the per-document rules that need no schema (nulls, DGD CEL rules): set when kubeconform judged the schemas. */
+  documentRules?: boolean | undefined;
+}
+
+/** Secrets every recipe references by name and nobody renders (the Hugging Face token). */
+export const DEFAULT_EXTERNAL_SECRETS: readonly string[] = ['hf-token-secret'];
+
+export const DEFAULT_MAX_DGD_NAME_LENGTH = 45;
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const COMPONENT_NAME = /^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?$/;
+const WORKLOAD_KINDS = new Set(['DynamoGraphDeployment', 'DynamoGraphDeploymentRequest', 'Job', 'CronJob', 'Deployment', 'StatefulSet', 'DaemonSet', 'Pod']);
+const CLUSTER_PROFILE = 'cluster.yaml';
+
+type RefKind = 'ConfigMap' | 'Secret' | 'PersistentVolumeClaim';
+
+interface Ref {
+  kind: RefKind;
+  name: string;
+  path: string;
+}
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Objects referenced by name from a workload's spec (volumes, env, envFrom, pull secrets, DGD fields). */
+export function findRefs(value: unknown, path: (string | number)[] = []): Ref[] {
+  const out: Ref[] = [];
+  const add = (kind: RefKind, name: unknown, at: (string | number)[], optional?: unknown) => {
+    if (typeof name === 'string' && name !== '' && optional !== true) out.push({ kind, name, path: toPointer(at) });
+  };
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => out.push(...findRefs(v, [...path, i])));
+    return out;
+  }
+  if (!isObj(value)) return out;
+  for (const [key, v] of Object.entries(value)) {
+    const at = [...path, key];
+    if (isObj(v)) {
+      if (key === 'configMap' || key === 'configMapKeyRef' || key === 'configMapRef') add('ConfigMap', v['name'], [...at, 'name'], v['optional']);
+      else if (key === 'secretKeyRef' || key === 'secretRef') add('Secret', v['name'], [...at, 'name'], v['optional']);
+      else if (key === 'secret') add('Secret', v['secretName'] ?? v['name'], [...at, 'secretName' in v ? 'secretName' : 'name'], v['optional']);
+      else if (key === 'persistentVolumeClaim') add('PersistentVolumeClaim', v['claimName'], [...at, 'claimName']);
+    } else if (key === 'pvcName') add('PersistentVolumeClaim', v, at);
+    else if (key === 'envFromSecret') add('Secret', v, at);
+    else if (key === 'imagePullSecrets' && Array.isArray(v)) v.forEach((s, i) => isObj(s) && add('Secret', s['name'], [...at, i, 'name']));
+    if (key !== 'metadata' && key !== 'status') out.push(...findRefs(v, at));
+  }
+  return out;
+}
+
+function listTree(dir: string, out: { dirs: string[]; files: string[] }): void {
+  out.dirs.push(dir);
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) listTree(full, out);
+    else if (/\.ya?ml$/i.test(entry.name)) out.files.push(full);
+  }
+}
+
+function problem(
+  doc: Pick<LoadedDocument, 'file' | 'lineOf'>,
+  kind: string,
+  name: string,
+  p: { path: string; code: string; message: string; hint?: string | undefined; severity?: 'error' | 'warning' },
+): ValidationProblem {
+  return { kind, name, file: doc.file, path: p.path, line: doc.lineOf(p.path), message: p.message, code: p.code, severity: p.severity ?? 'error', hint: p.hint };
+}
+
+function matches(name: string, patterns: readonly string[] | undefined): boolean {
+  return (patterns ?? []).some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : p === name));
+}
+
+/** Cross-object checks over one or more trees (files outside a directory only take part in reference checks). */
+export async function validateTree(paths: readonly string[], options: TreeOptions = {}): Promise<ValidationResult> {
+  const cwd = options.cwd ?? process.cwd();
+  const roots = paths.map((p) => resolve(cwd, p));
+  const missing = roots.filter((r) => !existsSync(r));
+  if (missing.length > 0) {
+    throw new UserError('PATH_NOT_FOUND', `no such file or directory: ${missing.map((m) => displayPath(m, cwd)).join(', ')}`, {
+      hint: 'pass a rendered tree such as clusters/ (run `recipes render` first)',
+    });
+  }
+  const tree = { dirs: [] as string[], files: [] as string[] };
+  for (const r of roots) {
+    if (statSync(r).isDirectory()) listTree(r, tree);
+    else tree.files.push(r);
+  }
+  const manifestFiles = tree.files.filter((f) => basename(f) !== CLUSTER_PROFILE);
+  const loaded = loadManifests(manifestFiles, cwd);
+  const problems: ValidationProblem[] = [...loaded.problems];
+  const byAbs = new Map<string, LoadedDocument[]>();
+  for (const d of loaded.documents) if (d.absPath) byAbs.set(d.absPath, [...(byAbs.get(d.absPath) ?? []), d]);
+
+  // scope: objects resolve references and must be unique within their cluster (nearest dir holding cluster.yaml)
+  const clusterOf = (abs: string): string => {
+    for (let dir = dirname(abs); ; dir = dirname(dir)) {
+      if (existsSync(join(dir, CLUSTER_PROFILE))) return dir;
+      if (roots.includes(dir) || dirname(dir) === dir) return dir;
+    }
+  };
+  // namespace set by the nearest kustomization.yaml when the object has none
+  const kustomizeNamespace = (abs: string): string | undefined => {
+    for (let dir = dirname(abs); ; dir = dirname(dir)) {
+      for (const d of byAbs.get(join(dir, 'kustomization.yaml')) ?? byAbs.get(join(dir, 'kustomization.yml')) ?? []) {
+        if (isObj(d.content) && typeof d.content['namespace'] === 'string') return d.content['namespace'];
+      }
+      if (roots.includes(dir) || dirname(dir) === dir) return undefined;
+    }
+  };
+
+  interface Located {
+    doc: LoadedDocument;
+    obj: Obj;
+    kind: string;
+    name: string;
+    namespace: string | undefined;
+    scope: string;
+  }
+  const objects: Located[] = [];
+  for (const doc of loaded.documents) {
+    if (!isObj(doc.content) || isKustomizeFile(doc.file, doc.content)) continue;
+    const obj = doc.content;
+    const meta = isObj(obj['metadata']) ? obj['metadata'] : {};
+    objects.push({
+      doc,
+      obj,
+      kind: typeof obj['kind'] === 'string' ? obj['kind'] : '',
+      name: typeof meta['name'] === 'string' ? meta['name'] : '',
+      namespace: typeof meta['namespace'] === 'string' ? meta['namespace'] : doc.absPath ? kustomizeNamespace(doc.absPath) : undefined,
+      scope: doc.absPath ? clusterOf(doc.absPath) : '',
+    });
+  }
+
+  // ---- names and duplicates
+  const seen = new Map<string, Located>();
+  for (const o of objects) {
+    if (o.name && !DNS1123_SUBDOMAIN.test(o.name)) {
+      problems.push(problem(o.doc, o.kind, o.name, { path: '/metadata/name', code: 'NAME_INVALID', message: `name "${o.name}" is not a DNS-1123 subdomain (lower-case letters, digits, "-" and ".")` }));
+    }
+    const key = `${o.scope}\0${String(o.obj['apiVersion']).split('/')[0]}\0${o.kind}\0${o.namespace ?? ''}\0${o.name}`;
+    const first = seen.get(key);
+    if (first && o.name) {
+      problems.push(problem(o.doc, o.kind, o.name, { path: '/metadata/name', code: 'DUPLICATE_OBJECT', message: `${o.kind} "${o.name}" is also defined in ${first.doc.file}` }));
+    } else seen.set(key, o);
+  }
+
+  // ---- provided objects, then references
+  const provided = new Map<string, Set<string>>(); // `${scope}\0${kind}\0${name}` → namespaces ('' = unknown)
+  const provide = (scope: string, kind: string, name: string, namespace: string | undefined) => {
+    const key = `${scope}\0${kind}\0${name}`;
+    provided.set(key, (provided.get(key) ?? new Set()).add(namespace ?? ''));
+  };
+  for (const o of objects) {
+    provide(o.scope, o.kind, o.name, o.namespace);
+    // v1alpha1 DGD spec.pvcs[] with create: true are created by the operator
+    if (isDgd(o.obj) && isObj(o.obj['spec']) && Array.isArray(o.obj['spec']['pvcs'])) {
+      for (const pvc of o.obj['spec']['pvcs']) if (isObj(pvc) && pvc['create'] === true && typeof pvc['name'] === 'string') provide(o.scope, 'PersistentVolumeClaim', pvc['name'], o.namespace);
+    }
+  }
+  const externalOf: Record<RefKind, readonly string[] | undefined> = {
+    Secret: [...DEFAULT_EXTERNAL_SECRETS, ...(options.external?.secrets ?? [])],
+    ConfigMap: options.external?.configMaps,
+    PersistentVolumeClaim: options.external?.persistentVolumeClaims,
+  };
+  for (const o of objects) {
+    if (!WORKLOAD_KINDS.has(o.kind)) continue;
+    const refs = findRefs(o.obj['spec'], ['spec']);
+    if (isDgd(o.obj) && isObj(o.obj['spec']) && Array.isArray(o.obj['spec']['pvcs'])) {
+      o.obj['spec']['pvcs'].forEach((pvc, i) => {
+        if (isObj(pvc) && pvc['create'] !== true && typeof pvc['name'] === 'string') refs.push({ kind: 'PersistentVolumeClaim', name: pvc['name'], path: toPointer(['spec', 'pvcs', i, 'name']) });
+      });
+    }
+    for (const ref of refs) {
+      if (matches(ref.name, externalOf[ref.kind])) continue;
+      const namespaces = provided.get(`${o.scope}\0${ref.kind}\0${ref.name}`);
+      const found = namespaces && (o.namespace === undefined || namespaces.has('') || namespaces.has(o.namespace));
+      if (!found) {
+        const flag = ref.kind === 'Secret' ? 'secret' : ref.kind === 'ConfigMap' ? 'configmap' : 'pvc';
+        problems.push(
+          problem(o.doc, o.kind, o.name, {
+            path: ref.path,
+            code: 'MISSING_REFERENCE',
+            message: `${ref.kind} "${ref.name}" is referenced but not defined in the tree${o.namespace ? ` (namespace ${o.namespace})` : ''}`,
+            hint: `render the ${ref.kind} alongside this object, or declare it external (--external ${flag}:${ref.name})`,
+          }),
+        );
+      }
+    }
+  }
+
+  // ---- DGD graph checks
+  const maxName = options.maxDgdNameLength ?? DEFAULT_MAX_DGD_NAME_LENGTH;
+  for (const o of objects) {
+    if (!isDgd(o.obj)) continue;
+    if (o.name.length > maxName) {
+      problems.push(
+        problem(o.doc, o.kind, o.name, {
+          path: '/metadata/name',
+          code: 'DGD_NAME_TOO_LONG',
+          message: `DynamoGraphDeployment name is ${o.name.length} characters; Grove allows at most ${maxName}`,
+          hint: 'shorten the name (the renderer appends a stable hash when it has to truncate)',
+        }),
+      );
+    }
+    const components = dgdComponents(o.obj);
+    if (String(o.obj['apiVersion']).endsWith('/v1alpha1')) {
+      // map keys: the CRD's v1beta1 name rules apply once converted, so hold v1alpha1 to them too
+      const lower = new Map<string, string>();
+      for (const c of components) {
+        if (!COMPONENT_NAME.test(c.name) || c.name.length > 63) {
+          problems.push(problem(o.doc, o.kind, o.name, { path: c.pointer, code: 'COMPONENT_NAME_INVALID', message: `component name "${c.name}" must match ${COMPONENT_NAME.source} and be at most 63 characters` }));
+        }
+        const prev = lower.get(c.name.toLowerCase());
+        if (prev !== undefined) {
+          problems.push(problem(o.doc, o.kind, o.name, { path: c.pointer, code: 'COMPONENT_NAME_DUPLICATE', message: `component names must be unique case-insensitively ("${c.name}" repeats "${prev}")` }));
+        } else lower.set(c.name.toLowerCase(), c.name);
+      }
+    }
+    const roles = new Set(components.map((c) => c.role));
+    if (roles.has('prefill') && !roles.has('decode')) {
+      problems.push(
+        problem(o.doc, o.kind, o.name, {
+          path: '/spec',
+          code: 'DISAGG_INCOMPLETE',
+          message: 'disaggregated graph has prefill workers but no decode worker',
+          hint: 'add a component with type decode (v1beta1) or subComponentType decode (v1alpha1); roles are read from type fields, never names',
+        }),
+      );
+    }
+    if (options.gpuNodes) {
+      for (const c of components) {
+        if (c.gpusPerPod === 0) continue;
+        for (const product of gpuProducts(c.podSpec)) {
+          const perNode = options.gpuNodes[product];
+          if (perNode === undefined) {
+            problems.push(
+              problem(o.doc, o.kind, o.name, {
+                path: c.podSpecPointer,
+                code: 'UNKNOWN_GPU_PRODUCT',
+                message: `nvidia.com/gpu.product "${product}" is not in the GPU catalog; cannot check GPUs per node`,
+                hint: `known products: ${Object.keys(options.gpuNodes).join(', ')}`,
+                severity: 'warning',
+              }),
+            );
+          } else if (c.gpusPerPod > perNode) {
+            problems.push(
+              problem(o.doc, o.kind, o.name, {
+                path: c.podSpecPointer,
+                code: 'GPU_OVER_NODE',
+                message: `component "${c.name}" asks for ${c.gpusPerPod} GPUs per pod but a ${product} node has ${perNode}`,
+                hint: 'lower tensor/expert parallelism per pod or span nodes with multinode.nodeCount',
+              }),
+            );
+          }
+        }
+      }
+    }
+  }
+
+  // ---- per-document rules that need no schema (when kubeconform judged the schemas)
+  if (options.documentRules) {
+    for (const o of objects) {
+      for (const path of findNulls(o.obj)) {
+        problems.push(problem(o.doc, o.kind, o.name, { path, code: 'NULL_VALUE', message: 'explicit null', hint: 'omit the field instead of setting it to null' }));
+      }
+      if (isDgd(o.obj)) for (const p of dgdRuleProblems(o.obj)) problems.push(problem(o.doc, o.kind, o.name, p));
+    }
+  }
+
+  // ---- kustomization coverage
+  for (const dir of tree.dirs) {
+    const kfile = ['kustomization.yaml', 'kustomization.yml'].map((f) => join(dir, f)).find((f) => existsSync(f));
+    const yamlHere = tree.files.filter((f) => dirname(f) === dir && basename(f) !== CLUSTER_PROFILE);
+    if (!kfile) {
+      if (yamlHere.length > 0) {
+        const file = displayPath(dir, cwd);
+        problems.push({ kind: '', name: '', file, path: '', message: `directory has ${yamlHere.length} manifest file(s) but no kustomization.yaml`, code: 'KUSTOMIZATION_MISSING', severity: 'warning', hint: 'every rendered directory carries an explicit kustomization.yaml' });
+      }
+      continue;
+    }
+    const kdoc = byAbs.get(kfile)?.[0];
+    if (!kdoc || !isObj(kdoc.content)) continue;
+    const resources = Array.isArray(kdoc.content['resources']) ? kdoc.content['resources'] : [];
+    const listed = new Set<string>();
+    resources.forEach((r, i) => {
+      if (typeof r !== 'string') return;
+      const target = resolve(dir, r);
+      listed.add(target);
+      if (!existsSync(target)) {
+        problems.push(problem(kdoc, 'Kustomization', '', { path: `/resources/${i}`, code: 'KUSTOMIZATION_MISSING_RESOURCE', message: `resource "${r}" does not exist` }));
+      } else if (statSync(target).isDirectory() && !['kustomization.yaml', 'kustomization.yml', 'Kustomization'].some((f) => existsSync(join(target, f)))) {
+        problems.push(problem(kdoc, 'Kustomization', '', { path: `/resources/${i}`, code: 'KUSTOMIZATION_MISSING_RESOURCE', message: `resource "${r}" is a directory without a kustomization.yaml` }));
+      }
+    });
+    for (const f of yamlHere) {
+      if (f === kfile || listed.has(f)) continue;
+      problems.push(
+        problem(kdoc, 'Kustomization', '', {
+          path: '/resources',
+          code: 'KUSTOMIZATION_UNLISTED_FILE',
+          message: `${basename(f)} is in this directory but not listed in resources`,
+          hint: `add "${basename(f)}" to resources or move the file out of the tree`,
+        }),
+      );
+    }
+  }
+
+  const resources: ValidatedResource[] = objects.map((o) => ({
+    file: o.doc.file,
+    index: o.doc.index,
+    apiVersion: String(o.obj['apiVersion'] ?? ''),
+    kind: o.kind,
+    name: o.name,
+    status: problems.some((p) => p.severity === 'error' && p.file === o.doc.file && p.kind === o.kind && p.name === o.name) ? 'invalid' : 'valid',
+  }));
+  return finishResult('embedded', problems, resources, loaded.files.length);
+}
