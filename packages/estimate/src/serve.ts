@@ -201,6 +201,7 @@ function poolModel(input: EstimateInput, pool: Pool): StepModel {
     dtype: d.dtype,
     kvDtype: d.kvDtype,
     calibration: input.calibration,
+    limits: pool.limits,
   });
 }
 

@@ -32,6 +32,8 @@ export interface StepModelInput {
   dtype: Dtype;
   kvDtype?: Dtype | undefined;
   calibration: Calibration;
+  /** Engine limits the deployment sets (max-num-seqs, max-num-batched-tokens), over the backend's defaults. */
+  limits?: Partial<Pick<EngineLimits, 'maxBatch' | 'maxNumTokens'>> | undefined;
 }
 
 /** Memory of one GPU of a replica and the KV capacity it leaves. */
@@ -85,7 +87,9 @@ export function buildStepModel(input: StepModelInput): StepModel {
   const kvDtype = input.kvDtype ?? defaultKvDtype(gpu, dtype);
   const attentionDp = parallelism.attentionDp ?? (a.attention === 'mla' && a.moe !== undefined && G > 1);
   const eff = efficiencyFor(calibration, backend, gpu.id);
-  const limits = calibration.backends[backend].limits;
+  const limits: EngineLimits = { ...calibration.backends[backend].limits };
+  if (input.limits?.maxBatch !== undefined) limits.maxBatch = input.limits.maxBatch;
+  if (input.limits?.maxNumTokens !== undefined) limits.maxNumTokens = input.limits.maxNumTokens;
   const fam = gpuFamily(calibration, gpu.id);
 
   const p = paramCounts(a);

@@ -110,6 +110,8 @@ export interface Deployment {
 
 export interface Pool extends Parallelism {
   replicas: number;
+  /** Engine limits this pool's engine args set (e.g. max-num-seqs → maxBatch); unset ones are the backend's defaults. */
+  limits?: Partial<Pick<EngineLimits, 'maxBatch' | 'maxNumTokens'>> | undefined;
 }
 
 export interface Workload {

@@ -1,4 +1,9 @@
 import type { BenchSuite } from '../types.ts';
+import { recipeLoad } from './recipe-load.ts';
+import { estimateSuite } from './estimate.ts';
+import { harnessSuite } from './harness.ts';
+import { simSuite } from './sim.ts';
+import { renderSuite } from './render.ts';
 
 // Each suite lives in its own file beside this one and is listed here.
-export const suites: BenchSuite[] = [];
+export const suites: BenchSuite[] = [recipeLoad, estimateSuite, harnessSuite, simSuite, renderSuite];

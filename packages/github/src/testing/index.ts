@@ -1,0 +1,2 @@
+export { FakeGitHub, startFakeGitHub } from './github-server.ts';
+export type { Fault, FakeComment, FakeGitHubOptions, FakePull, RecordedRequest } from './github-server.ts';

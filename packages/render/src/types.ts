@@ -1,0 +1,34 @@
+import type { Cluster, ResolvedRecipe } from '@llm-recipes/recipe';
+
+export type { ResolvedRecipe };
+
+/** One engine config file of a recipe, path relative to the recipe directory (e.g. `engine/vllm.yaml`). */
+export type EngineFile = ResolvedRecipe['engineFiles'][number];
+
+export type DgdApiVersion = Cluster['dynamoApiVersion'];
+
+export interface RenderOptions {
+  /** Overrides the cluster profile's `dynamoApiVersion`. */
+  apiVersion?: DgdApiVersion | undefined;
+}
+
+/** A Kubernetes object as plain data. */
+export type KubeObject = Record<string, unknown> & { apiVersion: string; kind: string };
+
+/** One rendered object and the file it belongs in. */
+export interface Manifest {
+  /** `workload` objects are synced by GitOps; `benchmark` Jobs are applied on demand. */
+  group: 'workload' | 'benchmark';
+  /** File name inside the recipe's workloads/ or benchmarks/ directory. */
+  file: string;
+  object: KubeObject;
+}
+
+/** Everything one recipe renders to on one cluster, in a fixed order. */
+export interface RenderedRecipe {
+  /** Workload directory name (the resolved recipe's DNS base name). */
+  name: string;
+  /** metadata.name of the DynamoGraphDeployment (≤ the Grove budget, hash-suffixed when shortened). */
+  dgdName: string;
+  manifests: Manifest[];
+}

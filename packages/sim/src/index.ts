@@ -1,0 +1,16 @@
+export { startSimulator, chatText } from './server.ts';
+export type { RunningSimulator, SimulatorOptions, SimulatorSnapshot } from './server.ts';
+export { resolveSimConfig, SimConfigSchema, PoolConfigSchema, FaultConfigSchema, stepParamsOf } from './config.ts';
+export type { SimConfig, SimConfigInput, PoolConfig, FaultConfig } from './config.ts';
+export { ParametricStepModel, parametricFromHardware, DEFAULT_STEP_PARAMS } from './step-model.ts';
+export type { StepTimeModel, StepBatch, ParametricStepParams, HardwareModelInput } from './step-model.ts';
+export { SimCluster, parametricStepModels } from './cluster.ts';
+export type { PoolRole, StepModelFactory, ClusterRequest, RequestSink, RequestHandle } from './cluster.ts';
+export { Worker, Sequence } from './engine.ts';
+export type { WorkerOptions, WorkerCounters, SequenceInit, SequenceSink, FinishReason } from './engine.ts';
+export { KvBlockPool, blockHashes } from './kv-cache.ts';
+export { SimMetrics } from './metrics.ts';
+export type { EngineSample } from './metrics.ts';
+export { OUTPUT_WORDS, encodeText } from './tokens.ts';
+export { simConfigFromRecipe, simWorkerCommand, stepParamsForPool, kvBytesPerToken } from './recipe.ts';
+export type { RecipeForSim, SimWorkerRole } from './recipe.ts';
