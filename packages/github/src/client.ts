@@ -1,7 +1,7 @@
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
-import Bottleneck from 'bottleneck/light.js';
+import Bottleneck from 'bottleneck';
 import { UserError } from '@llm-recipes/errors';
 
 // throttling innermost: it waits out rate limits as GitHub asks (retry-after, x-ratelimit-reset); anything it

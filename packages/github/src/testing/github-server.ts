@@ -283,8 +283,9 @@ export class FakeGitHub {
         return this.reply(req, res, url, body, 200, pr);
       }
     }
-    if ((mm = /^\/git\/ref\/heads\/(.+)$/.exec(rest)) && method === 'GET') {
-      const branch = decodeURIComponent(mm[1]!);
+    // octokit sends {ref} URL-encoded (heads%2Fa%2Fb), as GitHub accepts; decode before matching
+    if ((mm = /^\/git\/ref\/(.+)$/.exec(rest)) && method === 'GET' && decodeURIComponent(mm[1]!).startsWith('heads/')) {
+      const branch = decodeURIComponent(mm[1]!).slice('heads/'.length);
       const sha = await this.branchSha(branch);
       if (sha === undefined) return this.reply(req, res, url, body, 404, { message: 'Not Found' });
       return this.reply(req, res, url, body, 200, refObject(this, branch, sha));
@@ -298,8 +299,8 @@ export class FakeGitHub {
       await this.setRef(branch, sha);
       return this.reply(req, res, url, body, 201, refObject(this, branch, sha));
     }
-    if ((mm = /^\/git\/refs\/heads\/(.+)$/.exec(rest)) && method === 'PATCH') {
-      const branch = decodeURIComponent(mm[1]!);
+    if ((mm = /^\/git\/refs\/(.+)$/.exec(rest)) && method === 'PATCH' && decodeURIComponent(mm[1]!).startsWith('heads/')) {
+      const branch = decodeURIComponent(mm[1]!).slice('heads/'.length);
       const sha = String(data.sha ?? '');
       if ((await this.branchSha(branch)) === undefined) return this.reply(req, res, url, body, 422, { message: 'Reference does not exist' });
       await this.setRef(branch, sha);

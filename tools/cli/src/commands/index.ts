@@ -8,9 +8,11 @@ import { registerEstimate } from './estimate.ts';
 import { registerSearch } from './search.ts';
 import { registerBench } from './bench.ts';
 import { registerSim } from './sim.ts';
+import { registerCi } from './ci.ts';
+import { registerPromote } from './promote.ts';
 
 /** A command module adds its subcommand to the program; set `state.exitCode` for check failures. */
 export type RegisterCommand = (program: Command, io: CliIo, state: { exitCode: number }) => void;
 
 // Each command lives in its own file beside this one and is listed here.
-export const commands: RegisterCommand[] = [registerValidate, registerRender, registerExplain, registerNew, registerEstimate, registerSearch, registerBench, registerSim];
+export const commands: RegisterCommand[] = [registerValidate, registerRender, registerExplain, registerNew, registerEstimate, registerSearch, registerBench, registerSim, registerCi, registerPromote];

@@ -1,0 +1,260 @@
+import path from 'node:path';
+import { CheckFailedError, InvalidInputError, UserError } from '@llm-recipes/errors';
+import { findRecipeId, loadWorkspace, resolveRecipe, totalGpus, type Recipe } from '@llm-recipes/recipe';
+import { renderCluster, writeClusters, type RenderedFiles, type WriteResult } from '@llm-recipes/render';
+import type { GitHubOctokit } from './client.ts';
+import { readExperiment, type Experiment } from './experiment.ts';
+import { git } from './git.ts';
+import { GOLDEN_FILE, readGolden, writeGolden, type Golden } from './golden.ts';
+import { openPromotionPr, type PromotionPrResult } from './pulls.ts';
+import { candidates, round, selectBest, SELECTION_RULE, type Candidate, type Percentile } from './select.ts';
+
+export interface PromoteOptions {
+  /** Repository root (holds recipes/ and clusters/). */
+  root: string;
+  /** Recipe id or directory. */
+  recipe: string;
+  /** Experiment directory. */
+  from: string;
+  /** Promote this point instead of the best one meeting the SLA (it must meet the SLA too). */
+  point?: string | undefined;
+  percentile?: Percentile | undefined;
+  who: string;
+  /** Link to the run that produced the experiment, recorded as evidence. */
+  evidenceUrl?: string | undefined;
+  /** `write`: files only; `auto-apply`: commit on the current branch; `pr`: commit on a branch, push, open a PR. */
+  mode: 'write' | 'auto-apply' | 'pr';
+  /** auto-apply: also push the commit to `remote`. */
+  push?: boolean | undefined;
+  remote?: string | undefined;
+  /** pr: branch the PR targets (default: the current branch). */
+  base?: string | undefined;
+  github?: { octokit: GitHubOctokit; owner: string; repo: string } | undefined;
+  now?: Date | undefined;
+}
+
+export interface PromoteResult {
+  golden: Golden;
+  /** Repo-relative path of golden.yaml. */
+  goldenPath: string;
+  candidates: Candidate[];
+  selected: Candidate;
+  render: WriteResult;
+  /** Markdown evidence (PR body, commit trailer source). */
+  evidence: string;
+  commit?: string | undefined;
+  branch?: string | undefined;
+  pr?: PromotionPrResult | undefined;
+}
+
+function pickConfig(recipe: Recipe): Golden['config'] {
+  return {
+    backend: recipe.backend as unknown as Record<string, unknown>,
+    dtype: recipe.dtype,
+    kvCacheDtype: recipe.kvCacheDtype,
+    maxModelLen: recipe.maxModelLen,
+    topology: recipe.topology as unknown as Record<string, unknown>,
+  };
+}
+
+function experimentRecipe(exp: Experiment, id: string): { variant: string | undefined } {
+  const inputs = exp.manifest.inputs as { recipe?: unknown; variant?: unknown };
+  if (typeof inputs.recipe !== 'string') {
+    throw new UserError('PROMOTE_NO_RECIPE', `experiment ${exp.manifest.id} (${exp.dir}) was not run from a recipe`, {
+      hint: 'promote experiments made with `recipes bench --recipe <dir>` or by the profile job',
+    });
+  }
+  if (inputs.recipe !== id) {
+    throw new UserError('PROMOTE_RECIPE_MISMATCH', `experiment ${exp.manifest.id} measured ${inputs.recipe}, not ${id}`, {
+      hint: `promote it as: recipes promote ${inputs.recipe} --from ${exp.dir}`,
+    });
+  }
+  return { variant: typeof inputs.variant === 'string' ? inputs.variant : undefined };
+}
+
+function fmt(x: number | null): string {
+  return x === null ? '–' : String(round(x));
+}
+
+/** The evidence block: selection, candidates table, change vs the previous golden, hashes. */
+export function promotionEvidence(golden: Golden, all: readonly Candidate[], changed: readonly string[]): string {
+  const m = golden.point.metrics;
+  const lines = [
+    `## Promote \`${golden.recipe}\`${golden.variant ? ` (variant \`${golden.variant}\`)` : ''} → \`${golden.point.id}\``,
+    '',
+    `**${fmt(m.tokensPerSecondPerGpu)} output tok/s/GPU** at TTFT ${golden.point.percentile} ${fmt(m.ttftMs)} ms and ITL ${golden.point.percentile} ${fmt(m.itlMs)} ms — SLA TTFT ≤ ${golden.sla.ttftMs} ms, ITL ≤ ${golden.sla.itlMs} ms${golden.sla.e2eMs ? `, E2E ≤ ${golden.sla.e2eMs} ms` : ''}.`,
+    '',
+    golden.selection.how === 'chosen'
+      ? `Point chosen by ${golden.promotedBy}; it meets the SLA.`
+      : `Selected automatically: ${golden.selection.rule} (${golden.selection.meetingSla} of ${golden.selection.candidates} points meet the SLA).`,
+    '',
+  ];
+  if (golden.previous) {
+    const delta = ((m.tokensPerSecondPerGpu - golden.previous.tokensPerSecondPerGpu) / golden.previous.tokensPerSecondPerGpu) * 100;
+    const verdict = delta < -5 ? '⚠️ regression' : delta > 5 ? '✅ improvement' : '≈ unchanged';
+    lines.push(`Previous golden: \`${golden.previous.point}\` of experiment \`${golden.previous.experiment}\` at ${fmt(golden.previous.tokensPerSecondPerGpu)} tok/s/GPU → **${delta >= 0 ? '+' : ''}${round(delta)} %** (${verdict}).`, '');
+  }
+  lines.push('| point | load | TTFT ms | ITL ms | tok/s/GPU | tok/s/user | errors | SLA |', '|---|---:|---:|---:|---:|---:|---:|---|');
+  for (const c of all) {
+    const sel = c.id === golden.point.id;
+    const load = c.concurrency !== null ? `c=${c.concurrency}` : `r=${c.rate}`;
+    const cells = [c.id, load, fmt(c.metrics.ttftMs), fmt(c.metrics.itlMs), fmt(c.metrics.tokensPerSecondPerGpu), fmt(c.metrics.tokensPerSecondPerUser), `${round(c.metrics.errorRate * 100)} %`, c.misses.length === 0 ? 'meets' : c.misses.join('; ')];
+    lines.push(`| ${cells.map((x, i) => (sel && i === 0 ? `**${x}** ⭐` : x)).join(' | ')} |`);
+  }
+  lines.push(
+    '',
+    '<details><summary>Evidence</summary>',
+    '',
+    `- experiment \`${golden.experiment.id}\` (created ${golden.experiment.createdAt})${golden.experiment.url ? `, run: ${golden.experiment.url}` : ''}`,
+    `- manifest.json sha256 \`${golden.experiment.manifestSha256}\``,
+    `- points/${golden.point.id}/summary.json sha256 \`${golden.experiment.summarySha256}\``,
+    ...Object.entries(golden.experiment.deployedManifests).map(([p, h]) => `- deployed \`${p}\` sha256 \`${h.sha256}\``),
+    `- promoted by ${golden.promotedBy} at ${golden.promotedAt}`,
+    '',
+    changed.length > 0 ? `Re-rendered: ${changed.map((f) => `\`${f}\``).join(', ')}` : 'The rendered cluster tree was already up to date.',
+    '',
+    '</details>',
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+/** Re-renders every cluster that runs the recipe and writes the drifted ones. */
+async function rerender(root: string, id: string): Promise<WriteResult> {
+  const ws = loadWorkspace(root);
+  if (ws.issues.some((i) => i.severity !== 'warning')) throw new InvalidInputError(ws.issues);
+  const files: RenderedFiles = new Map();
+  for (const c of [...ws.clusters.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (!c.cluster.recipes.some((ref) => findRecipeId(ws, ref.recipe) === id)) continue;
+    for (const [p, v] of renderCluster(ws, c.cluster)) files.set(p, v);
+  }
+  if (files.size === 0) return { added: [], changed: [], removed: [], diff: '' };
+  return writeClusters(root, files);
+}
+
+/**
+ * `recipes promote`: picks the experiment point (the best meeting the recipe's SLA, or the one named), writes
+ * golden.yaml with the evidence, re-renders the clusters that run the recipe, then commits or opens a PR.
+ */
+export async function promote(o: PromoteOptions): Promise<PromoteResult> {
+  const ws = loadWorkspace(o.root);
+  if (ws.issues.some((i) => i.severity !== 'warning')) throw new InvalidInputError(ws.issues);
+  const id = findRecipeId(ws, o.recipe, o.root);
+  if (id === undefined) {
+    throw new InvalidInputError(resolveRecipe(ws, { recipe: o.recipe }).issues);
+  }
+  const exp = readExperiment(o.from);
+  const { variant } = experimentRecipe(exp, id);
+  const resolved = resolveRecipe(ws, { recipe: id, variant });
+  if (!resolved.resolved) throw new InvalidInputError(resolved.issues);
+  const current = resolved.resolved.recipe;
+  const measured = (exp.manifest.recipe as Recipe | null) ?? current;
+  const inputsGpus = (exp.manifest.inputs as { gpus?: unknown }).gpus;
+  const gpus = typeof inputsGpus === 'number' && inputsGpus > 0 ? inputsGpus : totalGpus(measured);
+  const percentile = o.percentile ?? 'p50';
+  const sla = current.sla;
+  const all = candidates(exp.points, { sla, gpus, percentile });
+
+  let selected: Candidate | undefined;
+  if (o.point !== undefined) {
+    selected = all.find((c) => c.id === o.point);
+    if (!selected) {
+      throw new UserError('PROMOTE_NO_POINT', `experiment ${exp.manifest.id} has no completed point "${o.point}"`, {
+        hint: all.length > 0 ? `completed points: ${all.map((c) => c.id).join(', ')}` : 'the experiment has no completed points',
+      });
+    }
+    if (selected.misses.length > 0) {
+      throw new CheckFailedError('PROMOTE_SLA_MISS', `point ${o.point} misses the SLA of ${id}: ${selected.misses.join('; ')}`, {
+        hint: 'promote a point that meets the SLA (omit --point to take the best one), or change the recipe SLA in its own PR',
+      });
+    }
+  } else {
+    selected = selectBest(all);
+    if (!selected) {
+      const why = all.map((c) => `  ${c.id}: ${c.misses.join('; ')}`).join('\n');
+      throw new CheckFailedError('PROMOTE_SLA_MISS', `no point of experiment ${exp.manifest.id} meets the SLA of ${id} (TTFT ≤ ${sla.ttftMs} ms, ITL ≤ ${sla.itlMs} ms)${why ? `:\n${why}` : ''}`, {
+        hint: 'nothing to promote: tune the recipe and profile again',
+      });
+    }
+  }
+  const point = exp.points.find((p) => p.point.id === selected.id)!;
+  const goldenRel = path.posix.join(ws.recipes.get(id)!.dir, GOLDEN_FILE);
+  const goldenAbs = path.join(o.root, goldenRel);
+  const previous = readGolden(goldenAbs, goldenRel);
+  const golden: Golden = {
+    schema: 'llm-recipes/golden@1',
+    recipe: id,
+    ...(variant !== undefined ? { variant } : {}),
+    config: pickConfig(measured),
+    sla: { ttftMs: sla.ttftMs, itlMs: sla.itlMs, ...(sla.e2eMs !== undefined ? { e2eMs: sla.e2eMs } : {}) },
+    point: {
+      id: selected.id,
+      isl: point.point.isl,
+      osl: point.point.osl,
+      concurrency: point.point.concurrency,
+      rate: point.point.rate,
+      percentile,
+      metrics: selected.metrics,
+    },
+    selection: {
+      how: o.point !== undefined ? 'chosen' : 'best-meeting-sla',
+      rule: SELECTION_RULE.replace('the chosen percentile', percentile),
+      candidates: all.length,
+      meetingSla: all.filter((c) => c.misses.length === 0).length,
+    },
+    experiment: {
+      id: exp.manifest.id,
+      createdAt: exp.manifest.createdAt,
+      manifestSha256: exp.manifestSha256,
+      summarySha256: point.summarySha256!,
+      deployedManifests: exp.manifest.manifests,
+      ...(o.evidenceUrl ? { url: o.evidenceUrl } : {}),
+    },
+    ...(previous
+      ? { previous: { experiment: previous.experiment.id, point: previous.point.id, tokensPerSecondPerGpu: previous.point.metrics.tokensPerSecondPerGpu, promotedAt: previous.promotedAt } }
+      : {}),
+    promotedAt: (o.now ?? new Date()).toISOString(),
+    promotedBy: o.who,
+  };
+
+  // PR mode commits on a fresh branch: switch before writing so the current branch's tree is never touched
+  let original: string | undefined;
+  const branch = o.mode === 'pr' ? `promote/${id.replace(/\//g, '-')}-${exp.manifest.id}` : undefined;
+  if (o.mode === 'pr') {
+    if (!o.github) throw new UserError('PROMOTE_NO_GITHUB', '--pr needs a GitHub repository and token', { hint: 'set GITHUB_TOKEN and GITHUB_REPOSITORY (or --repo owner/name)' });
+    original = (await git(o.root, ['rev-parse', '--abbrev-ref', 'HEAD'])).trim();
+    await git(o.root, ['switch', '-q', '-C', branch!]);
+  }
+  try {
+    writeGolden(goldenAbs, golden);
+    const render = await rerender(o.root, id);
+    const changedFiles = [...render.added, ...render.changed, ...render.removed];
+    const evidence = promotionEvidence(golden, all, changedFiles);
+    const result: PromoteResult = { golden, goldenPath: goldenRel, candidates: all, selected, render, evidence };
+    if (o.mode === 'write') return result;
+
+    const title = `promote(${id}): ${selected.id} at ${round(selected.metrics.tokensPerSecondPerGpu)} tok/s/GPU`;
+    await git(o.root, ['add', '-A', '--', goldenRel, ...changedFiles]);
+    await git(o.root, ['commit', '-q', '-m', title, '-m', `Experiment ${exp.manifest.id}, point ${selected.id}, promoted by ${o.who}.`]);
+    result.commit = (await git(o.root, ['rev-parse', 'HEAD'])).trim();
+    const remote = o.remote ?? 'origin';
+    if (o.mode === 'auto-apply') {
+      if (o.push) await git(o.root, ['push', '-q', remote, 'HEAD']);
+      return result;
+    }
+    // the branch is generated from the experiment: re-promoting replaces it
+    await git(o.root, ['push', '-q', '--force', remote, `${branch}:refs/heads/${branch}`]);
+    result.branch = branch;
+    result.pr = await openPromotionPr(o.github!.octokit, {
+      owner: o.github!.owner,
+      repo: o.github!.repo,
+      branch: branch!,
+      base: o.base ?? original!,
+      title,
+      body: evidence,
+      expectedSha: result.commit,
+    });
+    return result;
+  } finally {
+    if (original !== undefined) await git(o.root, ['switch', '-q', original]);
+  }
+}
