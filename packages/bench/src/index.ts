@@ -22,3 +22,5 @@ export type { ExperimentManifest, ExperimentOptions, ExperimentResult, MatrixPoi
 export { formatSummaryTable } from './report.ts';
 export type { SummaryRow } from './report.ts';
 export { BENCH_VERSION } from './version.ts';
+export { mergeShardRecords, originEpochMs, parseShard, rateShareOf, shareOf } from './shard.ts';
+export type { Shard, ShardRecords } from './shard.ts';

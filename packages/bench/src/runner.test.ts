@@ -49,7 +49,8 @@ describe('timing against a server with a known schedule', () => {
       r.chunk_ms.forEach((c, i) => {
         const recv = sentAbs + c * 1e6;
         expect(recv).toBeGreaterThanOrEqual(s.chunkNs[i]! - 2000); // records are rounded to 1 µs
-        expect(recv - s.chunkNs[i]!).toBeLessThan(50e6); // generous: the machine may be shared
+        // loose: this checks the timestamp belongs to this chunk, not delivery speed (that is `npm run bench`)
+        expect(recv - s.chunkNs[i]!).toBeLessThan(250e6);
       });
       // the role chunk went out at arrival; TTFT must still be the content chunk's (≥ 40 ms)
       expect(r.ttft_ms!).toBeGreaterThanOrEqual(40);
@@ -61,7 +62,7 @@ describe('timing against a server with a known schedule', () => {
     // pooled ITL matches the server's gaps on average
     const serverGaps = srv.log().flatMap((s) => s.chunkNs.slice(1).map((t, i) => (t - s.chunkNs[i]!) / 1e6));
     const meanServer = serverGaps.reduce((a, b) => a + b, 0) / serverGaps.length;
-    expect(Math.abs(res.summary.itl!.mean - meanServer)).toBeLessThan(1.5);
+    expect(Math.abs(res.summary.itl!.mean - meanServer)).toBeLessThan(3);
     expect(res.summary.itl!.mean).toBeGreaterThan(6);
     expect(res.summary.max_concurrent_requests).toBe(4);
     expect(res.summary.counts).toEqual({ requests: 12, completed: 12, failed: 0, warmup: 0 });
@@ -90,7 +91,7 @@ describe('timing against a server with a known schedule', () => {
       expect(r.output_tokens).toBe(16);
       expect(r.tpot_ms!).toBeCloseTo((r.e2e_ms! - r.ttft_ms!) / 15, 2);
     }
-    expect(res.summary.itl_per_token!.mean).toBeCloseTo(res.summary.itl!.mean / 4, 6);
+    expect(res.summary.itl_per_token!.mean).toBeCloseTo(res.summary.itl!.mean / 4, 4);
     expect(res.summary.itl!.mean).toBeGreaterThan(10);
     expect(res.summary.peak_output_throughput).toBe(64); // all 64 tokens land inside the first second
   });
@@ -190,12 +191,29 @@ describe('load modes', () => {
   it('delivers a constant and a Poisson rate on absolute deadlines', async () => {
     const srv = await serve({ ttftMs: 5, itlMs: 2 });
     for (const arrival of ['constant', 'poisson'] as const) {
-      const res = await runBenchmark(opts(srv.url, { load: { mode: 'rate', rate: 100, arrival }, requests: 40, workload: { isl: 16, osl: 4, seed: 5 } }));
+      const res = await runBenchmark(opts(srv.url, { load: { mode: 'rate', rate: 100, arrival }, requests: 60, workload: { isl: 16, osl: 4, seed: 5 } }));
       expect(res.summary.schedule.target_rate).toBe(100);
-      expect(Math.abs(res.summary.schedule.achieved_rate! - 100)).toBeLessThan(3);
+      // sends follow absolute deadlines: the typical send is on time and lateness does not accumulate
       expect(res.summary.schedule.delay!.p50).toBeLessThan(5);
+      expect(Math.abs(res.summary.schedule.achieved_rate! - 100)).toBeLessThan(10);
+      const last = res.records.at(-1)!;
+      expect(last.sent_ms - last.scheduled_ms!).toBeLessThan(50);
+      expect(last.scheduled_ms!).toBeCloseTo(590, 6); // (n − 1) / rate
       expect(res.records.every((r) => r.scheduled_ms !== null)).toBe(true);
     }
+  });
+
+  it('warms up at the run’s own arrival rate and excludes the warmup', async () => {
+    const srv = await serve({ ttftMs: 5, itlMs: 2 });
+    const res = await runBenchmark(opts(srv.url, { load: { mode: 'rate', rate: 200, arrival: 'constant' }, requests: 10, warmup: 6, workload: { isl: 16, osl: 4, seed: 5 } }));
+    const warm = res.records.filter((r) => r.warmup);
+    expect(warm).toHaveLength(6);
+    expect(res.summary.counts).toMatchObject({ requests: 10, warmup: 6 });
+    // constant arrivals at 200 req/s: warmup sends are ~5 ms apart, not a burst
+    const gaps = warm.slice(1).map((r, i) => r.sent_ms - warm[i]!.sent_ms);
+    expect(gaps.reduce((a, b) => a + b, 0)).toBeGreaterThan(20);
+    expect(res.records.filter((r) => !r.warmup).every((r) => r.sent_ms >= 0)).toBe(true);
+    expect(srv.log()).toHaveLength(16);
   });
 
   it('caps concurrency in rate mode and reports client queue time', async () => {
@@ -232,6 +250,8 @@ describe('load modes', () => {
       [30, 2],
     ]);
     expect(res.records[1]!.sent_ms - res.records[0]!.sent_ms).toBeGreaterThan(95);
-    expect(res.records[2]!.sent_ms - res.records[0]!.sent_ms).toBeLessThan(260);
+    expect(res.records[2]!.sent_ms - res.records[0]!.sent_ms).toBeGreaterThanOrEqual(249);
+    expect(res.records[2]!.sent_ms - res.records[0]!.sent_ms).toBeLessThan(400);
+    expect(res.records.map((r) => r.scheduled_ms)).toEqual([0, 100, 250]);
   });
 });

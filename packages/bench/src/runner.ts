@@ -94,7 +94,7 @@ export async function runBenchmark(options: RunOptions): Promise<RunResult> {
   let progressTimer: NodeJS.Timeout | null = null;
   const runStart = monoNow();
   try {
-    await client.preconnect(peak);
+    await client.preconnect(preconnectCount(load, peak));
     if (options.onProgress) {
       let lastTokens = 0;
       let lastT = monoNow();
@@ -120,12 +120,15 @@ export async function runBenchmark(options: RunOptions): Promise<RunResult> {
 
     const pending: { req: PreparedRequest; obs: Observation; warmup: boolean; scheduledNs: number | null }[] = [];
     const observe = async (req: PreparedRequest, warmup: boolean, scheduledNs: number | null): Promise<void> => {
-      live.sent++;
       live.inflight++;
+      if (!warmup) live.sent++;
       const obs: Observation = await client.send(req);
       live.inflight--;
-      live.done++;
-      if (obs.error) live.errors++;
+      // progress counts measured requests; warmup shows as the phase only
+      if (!warmup) {
+        live.done++;
+        if (obs.error) live.errors++;
+      }
       live.tokens += obs.usage?.completionTokens ?? obs.chunkNs.length;
       // raw observations are kept; conversion (tokenizer counts) happens after the run, off the hot path
       pending.push({ req, obs, warmup, scheduledNs });
@@ -156,7 +159,15 @@ export async function runBenchmark(options: RunOptions): Promise<RunResult> {
         return observe(r, warm, null);
       }, limit, warmups.length);
     } else {
-      if (warmups.length > 0) await closedLoop(warmups, Math.min(peak, warmups.length), () => Number.POSITIVE_INFINITY, 0, (r) => observe(r, true, null));
+      if (warmups.length > 0) {
+        if (load.mode === 'rate') {
+          // warm up at the run's own arrival process, so the server meets the load shape it is measured under
+          const d = arrivalSchedule(warmups.length, load.rate, load.arrival, load.burstiness ?? 1, seed + 1, rampNs);
+          await openLoop(warmups, d, monoNow(), Number.POSITIVE_INFINITY, load.maxConcurrency, (r) => observe(r, true, null));
+        } else {
+          await closedLoop(warmups, Math.min(load.maxConcurrency ?? 16, warmups.length), () => Number.POSITIVE_INFINITY, 0, (r) => observe(r, true, null));
+        }
+      }
       live.phase = 'measure';
       t0 = monoNow();
       const stopAtNs = options.durationS !== undefined ? t0 + options.durationS * 1e9 : Number.POSITIVE_INFINITY;
@@ -188,6 +199,16 @@ function peakConcurrency(load: LoadSpec, options: RunOptions): number {
   const rate = load.mode === 'rate' ? load.rate : load.entries.length / Math.max(1e-3, (load.entries.at(-1)?.atMs ?? 1000) / 1000);
   const guess = Math.ceil(rate * Math.max(1, (options.timeoutMs ?? 600_000) / 1000 / 60));
   return Math.max(16, Math.min(4096, guess));
+}
+
+/**
+ * Connections to open before the clock starts: all of them in closed loop or under a cap; for an uncapped open
+ * loop, half a second of arrivals (the pool still grows on demand, up to `peak`).
+ */
+function preconnectCount(load: LoadSpec, peak: number): number {
+  if (load.mode === 'concurrency' || load.maxConcurrency) return peak;
+  const rate = load.mode === 'rate' ? load.rate : 100;
+  return Math.min(peak, Math.max(16, Math.ceil(rate / 2)));
 }
 
 function plannedCount(load: LoadSpec, options: RunOptions): { prepare: number; fixed: boolean } {

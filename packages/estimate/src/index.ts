@@ -23,8 +23,8 @@ export type { AccuracyRow, FitReport, Priors } from './fit.ts';
 export { referenceGpus, referenceModels } from './reference.ts';
 export type { ReferenceModel } from './reference.ts';
 export { defaultCalibration, defaultPriors, publishedCsvUrl } from './calibration-data.ts';
-export { estimatorStepTimeModel } from './sim-seam.ts';
-export type { EstimatorStepTimeModel, SimStepBatch } from './sim-seam.ts';
+export { estimatorSimulation, estimatorStepTimeModel, recipeDeployment } from './sim-seam.ts';
+export type { EstimatorSimulation, EstimatorStepTimeModel, RecipeForEstimate, SimStepBatch } from './sim-seam.ts';
 export type {
   Architecture,
   BackendCalibration,

@@ -33,6 +33,29 @@ export function packedPrefillMs(m: StepModel, isl: number): number {
   return m.step({ prefillTokens: pack * isl, prefillAttended: (pack * isl * isl) / 2, decodeSequences: 0, contextTokens: 0 }).totalMs / pack;
 }
 
+/**
+ * Mean decode step (the ITL) of a batch of `b` that carries the other requests' prompts: (b−1)·ISL/OSL prompt tokens
+ * per step on average. Prompts are not spread evenly: a step carries whole prompts (or budget-sized chunks of long
+ * ones), so the mean is a mix of steps with k and k+1 chunks. Because a step is the max of a compute and a memory
+ * term, the mix is slower than a step carrying the average (what a batching engine shows as ITL spikes).
+ */
+function decodeItl(m: StepModel, w: Workload, b: number): number {
+  const ctx = b * (w.isl + w.osl / 2);
+  const perStep = ((b - 1) * w.isl) / w.osl;
+  const budget = Math.max(256, m.limits.maxNumTokens - b);
+  const chunk = Math.min(w.isl, budget);
+  const units = perStep / chunk;
+  const k = Math.floor(units);
+  const frac = units - k;
+  // Beyond the token budget the prompts take extra steps; charging them to this step keeps the time of all the
+  // work (what bounds throughput when prefill saturates) instead of dropping the excess.
+  const stepWith = (n: number): number => {
+    const p = n * chunk;
+    return m.step({ prefillTokens: p, prefillAttended: (p * w.isl) / 2, decodeSequences: b, contextTokens: ctx }).totalMs;
+  };
+  return frac > 0 ? (1 - frac) * stepWith(k) + frac * stepWith(k + 1) : stepWith(k);
+}
+
 /** Largest λ in [0, hi) with λ·(ttft(λ) + s) ≤ n, for ttft non-decreasing in λ (closed loop, Little's law). */
 function solveRate(n: number, hi: number, s: number, ttft: (lambda: number) => number): number {
   let lo = 0;
@@ -88,14 +111,10 @@ export function serveAgg(m: StepModel, replicas: number, w: Workload, concurrenc
   const b = Math.min(n, bmax);
   const others = b - 1;
   const ctxMean = w.isl + w.osl / 2;
-  const prefillPerStep = (others * w.isl) / w.osl;
-  const itl = m.step({
-    prefillTokens: prefillPerStep,
-    prefillAttended: (prefillPerStep * w.isl) / 2,
-    decodeSequences: b,
-    contextTokens: b * ctxMean,
-  }).totalMs;
-  const own = prefillMs(m, w.isl, others, others * ctxMean) + (others > 0 ? itl / 2 : 0);
+  const itl = decodeItl(m, w, b);
+  // Closed loop: a request arrives right after its predecessor's last token, i.e. just as the next step starts, so
+  // with others in the batch it waits a whole step before its prefill (half a step would be a random arrival).
+  const own = prefillMs(m, w.isl, others, others * ctxMean) + (others > 0 ? itl : 0);
   // Prompts queue for the prefill share of the steps; at load several are packed into one step.
   const perPrompt = packedPrefillMs(m, w.isl);
   const s = (w.osl - 1) * itl;

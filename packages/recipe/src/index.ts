@@ -46,3 +46,5 @@ export type { ExplainRow } from './explain.ts';
 export { scaffoldRecipe, suggestTp, writeScaffold } from './scaffold.ts';
 export type { Scaffold, ScaffoldOptions } from './scaffold.ts';
 export { jsonSchemas } from './json-schema.ts';
+export { writeVariant } from './write-variant.ts';
+export type { WriteVariantOptions, WriteVariantResult } from './write-variant.ts';

@@ -64,7 +64,10 @@ function dotted(p: readonly (string | number)[]): string {
   return p.join('.');
 }
 
-/** Deep-merges `data` into `target`; objects merge key by key, lists and scalars replace, provenance follows. */
+/**
+ * Deep-merges `data` into `target`; objects merge key by key, lists and scalars replace, provenance follows. `null`
+ * removes the key and everything under it (variants use it to drop a pool), so nothing explains a removed value.
+ */
 function mergeLayer(
   target: Record<string, unknown>,
   prov: Provenance,
@@ -75,6 +78,11 @@ function mergeLayer(
   for (const [key, value] of Object.entries(data)) {
     if (value === undefined || FORBIDDEN.has(key)) continue;
     const p = [...base, key];
+    if (value === null) {
+      delete target[key];
+      clearUnder(prov, dotted(p));
+      continue;
+    }
     if (isPlainObject(value)) {
       if (!isPlainObject(target[key])) {
         setOwn(target, key, {});

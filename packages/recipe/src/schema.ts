@@ -227,5 +227,12 @@ export const ClusterSchema = z.strictObject({
   benchmarkImage: z.string().optional().describe('Overrides every recipe benchmark image on this cluster.'),
   observability: z.boolean().optional().describe('Overrides every recipe observability switch on this cluster.'),
   recipes: z.array(ClusterRecipeRefSchema).describe('What this cluster runs.'),
+  targets: z
+    .array(z.enum(['dgd', 'dgdr', 'standalone', 'argo-workflow', 'distributed-bench']))
+    .min(1)
+    .optional()
+    .describe(
+      'What to render per recipe (default [dgd]). dgd is the GitOps tree under workloads/; every other target is rendered to targets/<target>/<recipe>/, applied on demand. llm-d, compose, slurm and helm render with `recipes render --target … --out`.',
+    ),
 });
 export type Cluster = z.output<typeof ClusterSchema>;

@@ -6,6 +6,7 @@ import {
   GpuSchema,
   ModelCardSchema,
   RecipeSchema,
+  WorkerSchema,
 } from './schema.ts';
 
 // Written files are partial forms of the resolved schemas: layering fills the rest. Objects stay strict so a
@@ -57,6 +58,31 @@ const VariantBackendSchema = z
   })
   .describe('Serving engine overrides: image, engine flags, engine config file, environment.');
 
+const WrittenTopologySchema = deepPartial(recipeShape.topology);
+const topologyShape = (WrittenTopologySchema as unknown as z.ZodObject).shape as Record<string, z.ZodType>;
+type WrittenPool = DeepPartial<z.output<typeof WorkerSchema>>;
+/** A variant's topology: a pool may be null (removed). */
+export type VariantTopology = Omit<DeepPartial<z.output<typeof recipeShape.topology>>, 'agg' | 'prefill' | 'decode'> & {
+  agg?: WrittenPool | null | undefined;
+  prefill?: WrittenPool | null | undefined;
+  decode?: WrittenPool | null | undefined;
+};
+const removablePool = (role: 'agg' | 'prefill' | 'decode'): z.ZodType =>
+  (topologyShape[role] as z.ZodOptional<z.ZodType>)
+    .unwrap()
+    .nullable()
+    .optional()
+    .describe(`${recipeShape.topology.shape[role].description ?? ''} null removes the recipe's pool (e.g. a variant switching mode).`.trim());
+/**
+ * A variant's topology: like the recipe's, and a pool may be `null` to remove the one the recipe declares — the only
+ * way a deep-merging layer can take a value away (an agg variant of a disagg recipe drops prefill and decode).
+ */
+const VariantTopologySchema = (WrittenTopologySchema as unknown as z.ZodObject).extend({
+  agg: removablePool('agg'),
+  prefill: removablePool('prefill'),
+  decode: removablePool('decode'),
+}) as unknown as z.ZodType<VariantTopology>;
+
 /** The recipe body a variant may override: everything except model, gpu and backend.name (those are the recipe's identity). */
 export const WrittenVariantSchema = z
   .strictObject({
@@ -64,7 +90,7 @@ export const WrittenVariantSchema = z
     dtype: deepPartial(recipeShape.dtype).optional(),
     kvCacheDtype: deepPartial(recipeShape.kvCacheDtype).optional(),
     maxModelLen: deepPartial(recipeShape.maxModelLen).optional(),
-    topology: deepPartial(recipeShape.topology).optional(),
+    topology: VariantTopologySchema.optional(),
     modelCache: deepPartial(recipeShape.modelCache).optional(),
     workload: deepPartial(recipeShape.workload).optional(),
     sla: deepPartial(recipeShape.sla).optional(),
@@ -76,6 +102,7 @@ export type WrittenVariant = z.output<typeof WrittenVariantSchema>;
 
 /** recipes/<model>/<backend>/<gpu>/recipe.yaml */
 export const WrittenRecipeSchema = WrittenVariantSchema.extend({
+  topology: WrittenTopologySchema.optional(),
   model: recipeShape.model,
   backend: VariantBackendSchema.extend({ name: BackendNameSchema }).describe('Serving engine (required: name), image and engine flags.'),
   gpu: GpuInputSchema,

@@ -1,17 +1,27 @@
 import { posix } from 'node:path';
 import { resolveRecipe, type Cluster, type Workspace } from '@llm-recipes/recipe';
 import { InvalidInputError, type Issue } from '@llm-recipes/errors';
-import { canonicalYaml, GENERATED_HEADER } from './canonical.ts';
+import { canonicalFile, GENERATED_HEADER, type CanonicalFile } from './canonical.ts';
 import { toDnsName } from './names.ts';
 import { renderRecipe } from './recipe.ts';
+import { renderClusterTargets } from './targets/cluster.ts';
 import { renderTemplate } from './templates.ts';
 import type { Manifest, RenderOptions, RenderedRecipe, ResolvedRecipe } from './types.ts';
 
 /** Repo-relative path → file content; the whole generated output of one or more clusters. */
 export type RenderedFiles = Map<string, string>;
 
+/** Repo-relative path → file content and the canonical documents in it (handed to validation in memory). */
+export type RenderedDocumentFiles = Map<string, CanonicalFile>;
+
+function textsOf(files: RenderedDocumentFiles): RenderedFiles {
+  const out: RenderedFiles = new Map();
+  for (const [p, f] of files) out.set(p, f.text);
+  return out;
+}
+
 /** Files of a cluster directory that `recipes render` owns; everything else there (cluster.yaml, flux-system/) is kept. */
-export const GENERATED_ENTRIES = ['kustomization.yaml', 'workloads', 'benchmarks', 'flux', 'argocd'] as const;
+export const GENERATED_ENTRIES = ['kustomization.yaml', 'workloads', 'benchmarks', 'flux', 'argocd', 'targets'] as const;
 
 // Flux health for DGDs: kstatus alone calls a DGD without conditions "Current" the moment it is applied.
 // Optional-field syntax (`?.` / orValue) keeps a missing status from erroring.
@@ -47,8 +57,8 @@ function header(...source: string[]): string[] {
   return [GENERATED_HEADER, ...source];
 }
 
-function kustomization(resources: string[], ...source: string[]): string {
-  return canonicalYaml(renderTemplate('kustomization', { resources }), { header: header(...source) });
+function kustomization(resources: string[], ...source: string[]): CanonicalFile {
+  return canonicalFile(renderTemplate('kustomization', { resources }), { header: header(...source) });
 }
 
 function repoPath(cluster: Cluster): string {
@@ -131,6 +141,11 @@ function dedupeSharedObjects(cluster: Cluster, rendered: { ref: number; out: Ren
  * flux/ and argocd/ as the profile asks, a kustomization.yaml in every directory, and the repo's `.sourceignore`.
  */
 export function renderClusterTree(cluster: Cluster, recipes: readonly ResolvedRecipe[], options: RenderOptions = {}): RenderedFiles {
+  return textsOf(renderClusterTreeDocuments(cluster, recipes, options));
+}
+
+/** renderClusterTree, with each file's canonical documents beside its text. */
+export function renderClusterTreeDocuments(cluster: Cluster, recipes: readonly ResolvedRecipe[], options: RenderOptions = {}): RenderedDocumentFiles {
   const issues: Issue[] = [];
   const rendered: { ref: number; out: RenderedRecipe; resolved: ResolvedRecipe }[] = [];
   recipes.forEach((resolved, ref) => {
@@ -147,7 +162,7 @@ export function renderClusterTree(cluster: Cluster, recipes: readonly ResolvedRe
   if (issues.length > 0) throw new InvalidInputError(issues);
 
   const root = `clusters/${cluster.name}`;
-  const files: RenderedFiles = new Map();
+  const files: RenderedDocumentFiles = new Map();
   const workloads: string[] = [];
   const benchmarks: string[] = [];
   for (const { out, resolved } of rendered) {
@@ -162,7 +177,7 @@ export function renderClusterTree(cluster: Cluster, recipes: readonly ResolvedRe
     for (const [key, manifests] of byFile) {
       const [group, name] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
       const dir = group === 'workload' ? `${root}/workloads/${out.name}` : `${root}/benchmarks/${out.name}`;
-      files.set(`${dir}/${name}`, canonicalYaml(manifests.map((m) => m.object), { header: header(source) }));
+      files.set(`${dir}/${name}`, canonicalFile(manifests.map((m) => m.object), { header: header(source) }));
       (group === 'workload' ? workloadFiles : benchFiles).push(name);
     }
     // Apply order inside a workload: config and storage before the DGD that mounts them.
@@ -189,7 +204,7 @@ export function renderClusterTree(cluster: Cluster, recipes: readonly ResolvedRe
     const flux: string[] = ['gitrepository.yaml'];
     files.set(
       `${root}/flux/gitrepository.yaml`,
-      canonicalYaml(
+      canonicalFile(
         renderTemplate('flux-gitrepository', {
           name: sourceName,
           labels,
@@ -210,7 +225,7 @@ export function renderClusterTree(cluster: Cluster, recipes: readonly ResolvedRe
         dgdApiVersion,
         cel: DGD_CEL,
       });
-      files.set(`${root}/flux/${name}.yaml`, canonicalYaml(docs, { header: header() }));
+      files.set(`${root}/flux/${name}.yaml`, canonicalFile(docs, { header: header() }));
       flux.push(`${name}.yaml`);
     }
     files.set(`${root}/flux/kustomization.yaml`, kustomization(flux, 'Flux objects: apply once (kubectl apply -k) or include from flux-system'));
@@ -218,7 +233,7 @@ export function renderClusterTree(cluster: Cluster, recipes: readonly ResolvedRe
   if (cluster.gitops.includes('argocd')) {
     files.set(
       `${root}/argocd/applicationset.yaml`,
-      canonicalYaml(
+      canonicalFile(
         renderTemplate('argocd-applicationset', {
           name: toDnsName(['llm-recipes', cluster.name], 63),
           labels,
@@ -236,7 +251,7 @@ export function renderClusterTree(cluster: Cluster, recipes: readonly ResolvedRe
     // owned, nothing else in the ConfigMap changes). Separate from applicationset.yaml: it changes Argo CD itself.
     files.set(
       `${root}/argocd/argocd-cm/argocd-cm-patch.yaml`,
-      canonicalYaml(renderTemplate('argocd-cm-patch', { lua: DGD_HEALTH_LUA }), {
+      canonicalFile(renderTemplate('argocd-cm-patch', { lua: DGD_HEALTH_LUA }), {
         header: header('DGD health check for Argo CD: kubectl apply --server-side -k <this directory>'),
       }),
     );
@@ -246,7 +261,7 @@ export function renderClusterTree(cluster: Cluster, recipes: readonly ResolvedRe
     );
     files.set(`${root}/argocd/kustomization.yaml`, kustomization(['applicationset.yaml'], 'Argo CD objects: apply once (kubectl apply -k)'));
   }
-  files.set('.sourceignore', `# ${GENERATED_HEADER}\n# Flux reads only the rendered cluster trees.\n/*\n!/clusters/\n`);
+  files.set('.sourceignore', { text: `# ${GENERATED_HEADER}\n# Flux reads only the rendered cluster trees.\n/*\n!/clusters/\n`, documents: [] });
   return files;
 }
 
@@ -255,6 +270,11 @@ export function renderClusterTree(cluster: Cluster, recipes: readonly ResolvedRe
  * tree. Throws InvalidInputError with every loader and render problem at once; nothing is written here.
  */
 export function renderCluster(ws: Workspace, cluster: Cluster, options: RenderOptions = {}): RenderedFiles {
+  return textsOf(renderClusterDocuments(ws, cluster, options));
+}
+
+/** renderCluster, with each file's canonical documents beside its text (for validating without re-reading). */
+export function renderClusterDocuments(ws: Workspace, cluster: Cluster, options: RenderOptions = {}): RenderedDocumentFiles {
   const issues: Issue[] = [];
   const resolved: ResolvedRecipe[] = [];
   for (const ref of cluster.recipes) {
@@ -263,5 +283,8 @@ export function renderCluster(ws: Workspace, cluster: Cluster, options: RenderOp
     if (result.resolved) resolved.push(result.resolved);
   }
   if (issues.length > 0) throw new InvalidInputError(issues);
-  return renderClusterTree(cluster, resolved, options);
+  const files = renderClusterTreeDocuments(cluster, resolved, options);
+  // Extra targets the profile asks for (targets: [dgd, dgdr, …]) go to targets/<target>/<recipe>/.
+  for (const [path, file] of renderClusterTargets(cluster, resolved)) files.set(path, file);
+  return files;
 }

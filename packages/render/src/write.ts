@@ -25,11 +25,14 @@ async function readTree(dir: string, rel: string, out: Map<string, string>): Pro
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return;
     throw err;
   }
+  // the files of one directory in parallel (a handful), directories one after another (bounded open files)
+  const reads: Promise<void>[] = [];
   for (const e of entries) {
     const path = rel === '' ? e.name : `${rel}/${e.name}`;
-    if (e.isDirectory()) await readTree(dir, path, out);
-    else if (e.isFile()) out.set(path, await readFile(join(dir, path), 'utf8'));
+    if (e.isFile()) reads.push(readFile(join(dir, path), 'utf8').then((text) => void out.set(path, text)));
   }
+  await Promise.all(reads);
+  for (const e of entries) if (e.isDirectory()) await readTree(dir, rel === '' ? e.name : `${rel}/${e.name}`, out);
 }
 
 async function readIfExists(path: string): Promise<string | undefined> {
@@ -70,7 +73,6 @@ function compare(before: Map<string, string>, after: RenderedFiles): WriteResult
   const added: string[] = [];
   const changed: string[] = [];
   const removed: string[] = [];
-  const patches: string[] = [];
   const paths = [...new Set([...before.keys(), ...after.keys()])].sort();
   for (const p of paths) {
     const a = before.get(p);
@@ -79,9 +81,24 @@ function compare(before: Map<string, string>, after: RenderedFiles): WriteResult
     if (a === undefined) added.push(p);
     else if (b === undefined) removed.push(p);
     else changed.push(p);
-    patches.push(createTwoFilesPatch(a === undefined ? '/dev/null' : `a/${p}`, b === undefined ? '/dev/null' : `b/${p}`, a ?? '', b ?? ''));
   }
-  return { added, changed, removed, diff: patches.join('') };
+  // The unified diff is built on first read: a full render of a new tree would otherwise diff 2,600 files against
+  // nothing (≈0.3 s) for a text only `--check` prints.
+  let diff: string | undefined;
+  const result = { added, changed, removed } as WriteResult;
+  Object.defineProperty(result, 'diff', {
+    enumerable: true,
+    get: () =>
+      (diff ??= [...added, ...changed, ...removed]
+        .sort()
+        .map((p) => {
+          const a = before.get(p);
+          const b = after.get(p);
+          return createTwoFilesPatch(a === undefined ? '/dev/null' : `a/${p}`, b === undefined ? '/dev/null' : `b/${p}`, a ?? '', b ?? '');
+        })
+        .join('')),
+  });
+  return result;
 }
 
 async function atomicWrite(path: string, content: string): Promise<void> {
@@ -90,6 +107,8 @@ async function atomicWrite(path: string, content: string): Promise<void> {
   await writeFile(tmp, content);
   await rename(tmp, path);
 }
+
+const WRITE_BATCH = 64;
 
 /** Replaces the generated part of clusters/<c>/ with `files`: build beside it, then swap by rename. */
 async function swapCluster(root: string, cluster: string, files: [string, string][]): Promise<void> {
@@ -100,9 +119,12 @@ async function swapCluster(root: string, cluster: string, files: [string, string
   const old = join(parent, `.${cluster}.old-${tag}`);
   try {
     await mkdir(tmp, { recursive: true });
-    for (const [rel, content] of files) {
-      await mkdir(dirname(join(tmp, rel)), { recursive: true });
-      await writeFile(join(tmp, rel), content);
+    // One mkdir per directory, then the files in parallel batches: 2,600 sequential awaits cost ≈1 s. No fsync per
+    // file: atomicity comes from building in a fresh directory and swapping it in by rename.
+    const dirs = [...new Set(files.map(([rel]) => dirname(join(tmp, rel))))].sort();
+    for (const d of dirs) await mkdir(d, { recursive: true });
+    for (let i = 0; i < files.length; i += WRITE_BATCH) {
+      await Promise.all(files.slice(i, i + WRITE_BATCH).map(([rel, content]) => writeFile(join(tmp, rel), content)));
     }
     // Keep what render does not own: cluster.yaml, flux-system/ from `flux bootstrap`, READMEs.
     const kept = await readdir(dir).catch(() => [] as string[]);
@@ -151,7 +173,7 @@ export async function writeClusters(root: string, files: RenderedFiles, options:
   }
   const before = await currentFiles(root, clusters, rootFiles);
   const result = compare(before, files);
-  if (options.check || result.diff === '') return result;
+  if (options.check || result.added.length + result.changed.length + result.removed.length === 0) return result;
 
   const drifted = new Set([...result.added, ...result.changed, ...result.removed].map(clusterOf));
   for (const c of [...clusters].sort()) {

@@ -6,6 +6,16 @@ import type { EngineSample } from './metrics.ts';
 import { createRng } from './rng.ts';
 import { ParametricStepModel, type StepTimeModel } from './step-model.ts';
 
+/** Scales a step model's durations (the `slowdown` knob); KV sizes are unchanged, so only timing moves. */
+function slowed(model: StepTimeModel, factor: number): StepTimeModel {
+  if (factor === 1) return model;
+  return {
+    stepMs: (b) => model.stepMs(b) * factor,
+    kvBytesPerToken: model.kvBytesPerToken,
+    kvCapacityTokens: model.kvCapacityTokens,
+  };
+}
+
 export type PoolRole = 'agg' | 'prefill' | 'decode';
 
 /** Supplies the step-time model of a pool (the parametric default, or the estimator's once it is wired in). */
@@ -64,7 +74,7 @@ export class SimCluster {
         out.push(
           new Worker({
             id: `${role}-${i}`,
-            model: stepModels(role, pool),
+            model: slowed(stepModels(role, pool), config.slowdown),
             maxNumSeqs: pool.maxNumSeqs,
             maxBatchedTokens: pool.maxBatchedTokens,
             blockSize: pool.blockSize,

@@ -58,6 +58,11 @@ export const SimConfigSchema = z.strictObject({
   maxWaiting: z.int().nonnegative().default(1000).describe('Waiting-queue bound per worker; beyond it requests get 429.'),
   meanOutputTokens: z.number().positive().default(128).describe('Mean EOS position for requests that do not ignore EOS.'),
   speedup: z.number().positive().default(1).describe('Simulated time runs this many times faster than wall time.'),
+  slowdown: z
+    .number()
+    .positive()
+    .default(1)
+    .describe('Multiplies every step time (1.1 = 10 % slower engine): injects a regression for comparison checks.'),
   seed: z.int().default(0),
   faults: FaultConfigSchema.prefault({}),
 });

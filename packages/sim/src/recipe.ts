@@ -32,7 +32,7 @@ function argOf(recipe: Recipe, worker: RecipeWorker, ...names: string[]): string
   return undefined;
 }
 
-function intArg(recipe: Recipe, worker: RecipeWorker, fallback: number, ...names: string[]): number {
+function intArg<F extends number | undefined>(recipe: Recipe, worker: RecipeWorker, fallback: F, ...names: string[]): number | F {
   const v = argOf(recipe, worker, ...names);
   const n = typeof v === 'string' ? Number(v) : v;
   return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : fallback;
@@ -60,21 +60,40 @@ export function stepParamsForPool({ recipe, model, gpu }: RecipeForSim, worker: 
   });
 }
 
+/** Scheduler limits a pool's engine args set (vLLM, SGLang and TensorRT-LLM spellings); unset ones are undefined. */
+export interface RecipeEngineLimits {
+  maxNumSeqs?: number | undefined;
+  maxBatchedTokens?: number | undefined;
+  blockSize?: number | undefined;
+  prefixCaching: boolean;
+}
+
+/** The engine limits a recipe pool's args (worker args over backend args) set, so every model of it agrees. */
+export function recipeEngineLimits(recipe: Recipe, worker: RecipeWorker): RecipeEngineLimits {
+  const prefixOff = argOf(recipe, worker, 'no-enable-prefix-caching', 'disable-radix-cache') === true ||
+    argOf(recipe, worker, 'enable-prefix-caching') === false;
+  return {
+    maxNumSeqs: intArg(recipe, worker, undefined, 'max-num-seqs', 'max-running-requests', 'max-batch-size'),
+    maxBatchedTokens: intArg(recipe, worker, undefined, 'max-num-batched-tokens', 'chunked-prefill-size', 'max-num-tokens'),
+    blockSize: intArg(recipe, worker, undefined, 'block-size', 'page-size', 'tokens-per-block'),
+    prefixCaching: !prefixOff,
+  };
+}
+
 /** SimConfig input for what the recipe deploys: its pools, router, engine limits and a roofline step model. */
 export function simConfigFromRecipe(r: RecipeForSim): SimConfigInput {
   const { recipe, model } = r;
   const t = recipe.topology;
   const pool = (worker: RecipeWorker) => {
     const step = stepParamsForPool(r, worker);
-    const prefixOff = argOf(recipe, worker, 'no-enable-prefix-caching', 'disable-radix-cache') === true ||
-      argOf(recipe, worker, 'enable-prefix-caching') === false;
+    const lim = recipeEngineLimits(recipe, worker);
     return {
       replicas: Math.max(1, worker.replicas),
       tp: worker.tp,
-      maxNumSeqs: intArg(recipe, worker, 256, 'max-num-seqs', 'max-running-requests', 'max-batch-size'),
-      maxBatchedTokens: intArg(recipe, worker, 8192, 'max-num-batched-tokens', 'chunked-prefill-size', 'max-num-tokens'),
-      blockSize: intArg(recipe, worker, 16, 'block-size', 'page-size', 'tokens-per-block'),
-      prefixCaching: !prefixOff,
+      maxNumSeqs: lim.maxNumSeqs ?? 256,
+      maxBatchedTokens: lim.maxBatchedTokens ?? 8192,
+      blockSize: lim.blockSize ?? 16,
+      prefixCaching: lim.prefixCaching,
       step,
     };
   };

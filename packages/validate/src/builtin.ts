@@ -40,6 +40,11 @@ const LOADERS: Record<string, Loader> = {
   'argoproj.io/v1alpha1/ApplicationSet': async () =>
     (await import('@kubernetes-models/argo-cd/argoproj.io/v1alpha1/ApplicationSet')).ApplicationSet,
   'argoproj.io/v1alpha1/AppProject': async () => (await import('@kubernetes-models/argo-cd/argoproj.io/v1alpha1/AppProject')).AppProject,
+  'argoproj.io/v1alpha1/Workflow': async () => (await import('@kubernetes-models/argo-workflows/argoproj.io/v1alpha1/Workflow')).Workflow,
+  'gateway.networking.k8s.io/v1/HTTPRoute': async () => (await import('@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute')).HTTPRoute,
+  'inference.networking.k8s.io/v1/InferencePool': async () => (await import('./inferencepool.ts')).InferencePool,
+  'rbac.authorization.k8s.io/v1/Role': async () => (await import('kubernetes-models/rbac.authorization.k8s.io/v1/Role')).Role,
+  'rbac.authorization.k8s.io/v1/RoleBinding': async () => (await import('kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding')).RoleBinding,
 };
 
 const loaded = new Map<string, ModelClass>();

@@ -36,13 +36,20 @@ function crdFiles(dir: string): string[] {
 
 /** sha256 over the vendored CRD files; keys the on-disk schema cache so an updated CRD never meets stale schemas. */
 export function crdDigest(dir: string = CRD_DIR): string {
+  // hashing ≈2 MB of CRDs costs a few ms; every cache lookup needs the digest
+  const known = digests.get(dir);
+  if (known !== undefined) return known;
   const hash = createHash('sha256');
   for (const f of crdFiles(dir)) {
     hash.update(f);
     hash.update(readFileSync(join(dir, f)));
   }
-  return hash.digest('hex').slice(0, 16);
+  const digest = hash.digest('hex').slice(0, 16);
+  digests.set(dir, digest);
+  return digest;
 }
+
+const digests = new Map<string, string>();
 
 /** Schema file path in kubeconform's `{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json` layout. */
 export function schemaFileName(group: string, kind: string, version: string): string {

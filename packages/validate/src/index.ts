@@ -1,11 +1,11 @@
 export { openApiToJsonSchema } from './convert.ts';
 export { CRD_DIR, crdDigest, readCrdVersions, schemaFileName } from './crds.ts';
-export { generateSchemas, schemaCacheDir, ensureSchemaDir, warmValidators } from './schemas.ts';
+export { generateSchemas, schemaCacheDir, ensureSchemaDir, warmValidators, validatorCacheFile, validatorCacheKey, validatorStats, cachedValidator, loadCrdSchemas } from './schemas.ts';
 export { validateManifests, findNulls, pruneNulls, isExternalKind } from './validate.ts';
 export { BUILTIN_KINDS } from './builtin.ts';
 export { dgdComponents, dgdRuleProblems, gpuProducts } from './dgd.ts';
 export { KUSTOMIZATION_SCHEMA } from './kustomize.ts';
-export { validateTree, findRefs, DEFAULT_EXTERNAL_SECRETS, DEFAULT_MAX_DGD_NAME_LENGTH } from './tree.ts';
+export { validateTree, validateRendered, findRefs, DEFAULT_EXTERNAL_SECRETS, DEFAULT_MAX_DGD_NAME_LENGTH } from './tree.ts';
 export { runKubeconform, findKubeconform, kubeconformArgs, parseKubeconformOutput, CRDS_CATALOG_LOCATION } from './kubeconform.ts';
 export { formatReport, mergeResults } from './report.ts';
 
@@ -13,7 +13,7 @@ export type { JsonSchema, ConvertOptions } from './convert.ts';
 export type { CrdVersion } from './crds.ts';
 export type { GeneratedSchemas, GenerateOptions } from './schemas.ts';
 export type { DgdComponent, Role } from './dgd.ts';
-export type { TreeOptions, ExternalRefs } from './tree.ts';
+export type { TreeOptions, ExternalRefs, RenderedDocuments } from './tree.ts';
 export type { KubeconformOptions, KubeconformOutput } from './kubeconform.ts';
 export type {
   ValidationProblem,

@@ -3,14 +3,17 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { validateTree, type TreeOptions } from './index.ts';
+import { validateRendered, validateTree, type TreeOptions } from './index.ts';
 
 const IMAGE = 'nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.0.0';
 const GPU_NODES = { 'NVIDIA-H100-80GB-HBM3': 8, 'NVIDIA-GB200': 4 };
 
 let root: string;
+/** What was written, as a renderer would hand it over in memory (cluster profiles are inputs, not output). */
+let written: Map<string, unknown[]>;
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'validate-tree-'));
+  written = new Map();
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
@@ -18,6 +21,7 @@ function write(rel: string, ...docs: unknown[]): void {
   const file = join(root, rel);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, docs.map((d) => stringify(d)).join('---\n'));
+  if (!rel.endsWith('cluster.yaml')) written.set(rel, docs);
 }
 
 function worker(name: string, type: string, gpus: number, product = 'NVIDIA-H100-80GB-HBM3') {
@@ -167,5 +171,47 @@ describe('validateTree', () => {
 
   it('names the missing path', async () => {
     await expect(validateTree(['clusters/'], { cwd: root })).rejects.toThrow('no such file or directory: clusters');
+  });
+});
+
+describe('validateRendered (in memory)', () => {
+  const key = (p: { file: string; code: string; path: string; message: string; severity: string }) => `${p.file} ${p.code} ${p.path} ${p.message} ${p.severity}`;
+
+  it('finds exactly what validating the written files finds (both passes), without reading them', async () => {
+    // GIVEN two clusters: one consistent, one with a schema error, a missing reference, an unlisted file and a
+    // kustomization entry that does not exist; the same PVC name in both clusters is no duplicate
+    goodTree();
+    write('clusters/b/cluster.yaml', { name: 'b' });
+    write('clusters/b/kustomization.yaml', { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ['workloads/x', 'gone'] });
+    write('clusters/b/workloads/x/kustomization.yaml', { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', namespace: 'llm', resources: ['dgd.yaml', 'model-cache.yaml'] });
+    write('clusters/b/workloads/x/dgd.yaml', { ...dgd('x', [worker('decode', 'decode', 16)]), spec: { components: [worker('decode', 'decode', 16)], bogus: 1 } });
+    write('clusters/b/workloads/x/model-cache.yaml', { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'model-cache' }, spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '1Gi' } } } });
+    write('clusters/b/workloads/x/stray.yaml', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'stray' } });
+    // WHEN validated from disk and from memory
+    const fromFiles = await validateTree(['clusters/'], { cwd: root, gpuNodes: GPU_NODES, schemas: true });
+    const inMemory = await validateRendered(written, { root, gpuNodes: GPU_NODES });
+    // THEN the verdicts and problems are the same (in memory there is no text, so no line numbers)
+    expect(inMemory.ok).toBe(false);
+    expect(inMemory.ok).toBe(fromFiles.ok);
+    expect(inMemory.problems.map(key).sort()).toEqual(fromFiles.problems.map(key).sort());
+    const codes = new Set(inMemory.problems.map((p) => p.code));
+    for (const c of ['UNKNOWN_FIELD', 'MISSING_REFERENCE', 'KUSTOMIZATION_UNLISTED_FILE', 'KUSTOMIZATION_MISSING_RESOURCE', 'GPU_OVER_NODE']) expect(codes).toContain(c);
+    expect(codes).not.toContain('DUPLICATE_OBJECT');
+    expect(inMemory.summary.files).toBe(fromFiles.summary.files);
+    expect(inMemory.resources.length).toBe(fromFiles.resources.length);
+  });
+
+  it('treats clusters/<name>/ as a cluster even without a cluster.yaml on disk', async () => {
+    const pvc = (name: string) => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, namespace: 'llm' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
+    const kust = { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ['pvc.yaml'] };
+    const files = new Map<string, unknown[]>([
+      ['clusters/a/kustomization.yaml', [kust]],
+      ['clusters/a/pvc.yaml', [pvc('cache')]],
+      ['clusters/b/kustomization.yaml', [kust]],
+      ['clusters/b/pvc.yaml', [pvc('cache'), pvc('cache')]],
+    ]);
+    const result = await validateRendered(files, { root });
+    // one duplicate, inside cluster b only
+    expect(result.problems.filter((p) => p.code === 'DUPLICATE_OBJECT').map((p) => p.file)).toEqual(['clusters/b/pvc.yaml']);
   });
 });

@@ -3,13 +3,14 @@
  * can see — references between objects, kustomization coverage, GPU fit per node, graph completeness.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { UserError } from '@llm-recipes/errors';
 import { toPointer } from './ajv-errors.ts';
 import { dgdComponents, dgdRuleProblems, gpuProducts, isDgd } from './dgd.ts';
 import { isKustomizeFile } from './kustomize.ts';
-import { displayPath, loadManifests, type LoadedDocument } from './load.ts';
-import { findNulls } from './validate.ts';
+import { displayPath, loadManifests, type LoadedDocument, type LoadedManifests } from './load.ts';
+import { mergeResults } from './report.ts';
+import { findNulls, validateLoaded } from './validate.ts';
 import { finishResult, type ValidateOptions, type ValidatedResource, type ValidationProblem, type ValidationResult } from './types.ts';
 
 type Obj = Record<string, unknown>;
@@ -29,6 +30,24 @@ export interface TreeOptions extends ValidateOptions {
   maxDgdNameLength?: number | undefined;
   /** Also run the per-document rules that need no schema (nulls, DGD CEL rules): set when kubeconform judged the schemas. */
   documentRules?: boolean | undefined;
+  /**
+   * Also run the embedded schema pass (what `validateManifests` does) on the same documents, so each file is read
+   * and parsed once for both passes; the result is the merge of both.
+   */
+  schemas?: boolean | undefined;
+}
+
+/** What the checks need to know about a tree, read from disk or handed over in memory. */
+interface TreeModel {
+  roots: string[];
+  dirs: string[];
+  /** Absolute paths of the YAML files (cluster profiles included). */
+  files: string[];
+  loaded: LoadedManifests;
+  exists: (abs: string) => boolean;
+  isDirectory: (abs: string) => boolean;
+  /** Whether `dir` is a cluster's directory (objects resolve references and must be unique within it). */
+  isClusterDir: (dir: string) => boolean;
 }
 
 /** Secrets every recipe references by name and nobody renders (the Hugging Face token). */
@@ -102,13 +121,25 @@ function matches(name: string, patterns: readonly string[] | undefined): boolean
   return (patterns ?? []).some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : p === name));
 }
 
+function memo<T>(fn: (key: string) => T): (key: string) => T {
+  const cache = new Map<string, T>();
+  return (key) => {
+    let v = cache.get(key);
+    if (v === undefined && !cache.has(key)) {
+      v = fn(key);
+      cache.set(key, v);
+    }
+    return v as T;
+  };
+}
+
 /** Cross-object checks over one or more trees (files outside a directory only take part in reference checks). */
 export async function validateTree(paths: readonly string[], options: TreeOptions = {}): Promise<ValidationResult> {
   const cwd = options.cwd ?? process.cwd();
   const roots = paths.map((p) => resolve(cwd, p));
-  const missing = roots.filter((r) => !existsSync(r));
+  const missing = paths.filter((p, i) => !existsSync(roots[i]!));
   if (missing.length > 0) {
-    throw new UserError('PATH_NOT_FOUND', `no such file or directory: ${missing.map((m) => displayPath(m, cwd)).join(', ')}`, {
+    throw new UserError('PATH_NOT_FOUND', `no such file or directory: ${missing.join(', ')}`, {
       hint: 'pass a rendered tree such as clusters/ (run `recipes render` first)',
     });
   }
@@ -118,18 +149,72 @@ export async function validateTree(paths: readonly string[], options: TreeOption
     else tree.files.push(r);
   }
   const manifestFiles = tree.files.filter((f) => basename(f) !== CLUSTER_PROFILE);
-  const loaded = loadManifests(manifestFiles, cwd);
+  const exists = memo((abs) => existsSync(abs));
+  return checkTree(
+    {
+      roots,
+      dirs: tree.dirs,
+      files: tree.files,
+      loaded: loadManifests(manifestFiles, cwd),
+      exists,
+      isDirectory: memo((abs) => exists(abs) && statSync(abs).isDirectory()),
+      isClusterDir: (dir) => exists(join(dir, CLUSTER_PROFILE)),
+    },
+    options,
+  );
+}
+
+/** A rendered object in memory: its repo-relative file and the documents in it. */
+export type RenderedDocuments = ReadonlyMap<string, readonly unknown[]>;
+
+/**
+ * Validates a rendered tree that is still in memory (`path → documents`, paths relative to `root`, e.g.
+ * `clusters/prod/workloads/x/dgd.yaml`): the schema pass and the cross-object checks, without writing, reading or
+ * parsing a file. A `clusters/<name>/` directory is a cluster's scope, as is any directory holding a cluster.yaml
+ * on disk. Problems carry no line numbers (there is no text); everything else matches `validateTree` with
+ * `schemas: true` over the written files.
+ */
+export async function validateRendered(files: RenderedDocuments, options: TreeOptions & { root: string }): Promise<ValidationResult> {
+  const cwd = options.cwd ?? options.root;
+  const root = resolve(cwd, options.root);
+  const loaded: LoadedManifests = { documents: [], problems: [], files: [] };
+  const abs: string[] = [];
+  const dirs = new Set<string>();
+  for (const [rel, docs] of files) {
+    if (!/\.ya?ml$/i.test(rel)) continue;
+    const path = resolve(root, rel);
+    abs.push(path);
+    for (let d = dirname(path); d.startsWith(root) && !dirs.has(d); d = dirname(d)) dirs.add(d);
+    const file = displayPath(path, cwd);
+    loaded.files.push(file);
+    docs.forEach((content, index) => {
+      if (content !== null && content !== undefined) loaded.documents.push({ file, absPath: path, index, content, lineOf: () => undefined });
+    });
+  }
+  const fileSet = new Set(abs);
+  const exists = (p: string): boolean => fileSet.has(p) || dirs.has(p);
+  const isClusterDir = memo((dir) => {
+    const rel = relative(root, dir).split(sep);
+    return (rel.length === 2 && rel[0] === 'clusters') || existsSync(join(dir, CLUSTER_PROFILE));
+  });
+  return checkTree({ roots: [root], dirs: [...dirs].sort(), files: abs.sort(), loaded, exists, isDirectory: (p) => dirs.has(p), isClusterDir }, { ...options, cwd, schemas: options.schemas ?? true });
+}
+
+async function checkTree(model: TreeModel, options: TreeOptions): Promise<ValidationResult> {
+  const cwd = options.cwd ?? process.cwd();
+  const { roots, loaded } = model;
+  const tree = { dirs: model.dirs, files: model.files };
   const problems: ValidationProblem[] = [...loaded.problems];
   const byAbs = new Map<string, LoadedDocument[]>();
   for (const d of loaded.documents) if (d.absPath) byAbs.set(d.absPath, [...(byAbs.get(d.absPath) ?? []), d]);
 
   // scope: objects resolve references and must be unique within their cluster (nearest dir holding cluster.yaml)
-  const clusterOf = (abs: string): string => {
-    for (let dir = dirname(abs); ; dir = dirname(dir)) {
-      if (existsSync(join(dir, CLUSTER_PROFILE))) return dir;
+  const clusterOf = memo((fileDir: string): string => {
+    for (let dir = fileDir; ; dir = dirname(dir)) {
+      if (model.isClusterDir(dir)) return dir;
       if (roots.includes(dir) || dirname(dir) === dir) return dir;
     }
-  };
+  });
   // namespace set by the nearest kustomization.yaml when the object has none
   const kustomizeNamespace = (abs: string): string | undefined => {
     for (let dir = dirname(abs); ; dir = dirname(dir)) {
@@ -159,7 +244,7 @@ export async function validateTree(paths: readonly string[], options: TreeOption
       kind: typeof obj['kind'] === 'string' ? obj['kind'] : '',
       name: typeof meta['name'] === 'string' ? meta['name'] : '',
       namespace: typeof meta['namespace'] === 'string' ? meta['namespace'] : doc.absPath ? kustomizeNamespace(doc.absPath) : undefined,
-      scope: doc.absPath ? clusterOf(doc.absPath) : '',
+      scope: doc.absPath ? clusterOf(dirname(doc.absPath)) : '',
     });
   }
 
@@ -300,9 +385,17 @@ export async function validateTree(paths: readonly string[], options: TreeOption
   }
 
   // ---- kustomization coverage
+  const filesByDir = new Map<string, string[]>();
+  for (const f of tree.files) {
+    if (basename(f) === CLUSTER_PROFILE) continue;
+    const d = dirname(f);
+    const list = filesByDir.get(d);
+    if (list) list.push(f);
+    else filesByDir.set(d, [f]);
+  }
   for (const dir of tree.dirs) {
-    const kfile = ['kustomization.yaml', 'kustomization.yml'].map((f) => join(dir, f)).find((f) => existsSync(f));
-    const yamlHere = tree.files.filter((f) => dirname(f) === dir && basename(f) !== CLUSTER_PROFILE);
+    const kfile = ['kustomization.yaml', 'kustomization.yml'].map((f) => join(dir, f)).find((f) => model.exists(f));
+    const yamlHere = filesByDir.get(dir) ?? [];
     if (!kfile) {
       if (yamlHere.length > 0) {
         const file = displayPath(dir, cwd);
@@ -318,9 +411,9 @@ export async function validateTree(paths: readonly string[], options: TreeOption
       if (typeof r !== 'string') return;
       const target = resolve(dir, r);
       listed.add(target);
-      if (!existsSync(target)) {
+      if (!model.exists(target)) {
         problems.push(problem(kdoc, 'Kustomization', '', { path: `/resources/${i}`, code: 'KUSTOMIZATION_MISSING_RESOURCE', message: `resource "${r}" does not exist` }));
-      } else if (statSync(target).isDirectory() && !['kustomization.yaml', 'kustomization.yml', 'Kustomization'].some((f) => existsSync(join(target, f)))) {
+      } else if (model.isDirectory(target) && !['kustomization.yaml', 'kustomization.yml', 'Kustomization'].some((f) => model.exists(join(target, f)))) {
         problems.push(problem(kdoc, 'Kustomization', '', { path: `/resources/${i}`, code: 'KUSTOMIZATION_MISSING_RESOURCE', message: `resource "${r}" is a directory without a kustomization.yaml` }));
       }
     });
@@ -337,13 +430,15 @@ export async function validateTree(paths: readonly string[], options: TreeOption
     }
   }
 
+  const failed = new Set(problems.filter((p) => p.severity === 'error').map((p) => `${p.file}\0${p.kind}\0${p.name}`));
   const resources: ValidatedResource[] = objects.map((o) => ({
     file: o.doc.file,
     index: o.doc.index,
     apiVersion: String(o.obj['apiVersion'] ?? ''),
     kind: o.kind,
     name: o.name,
-    status: problems.some((p) => p.severity === 'error' && p.file === o.doc.file && p.kind === o.kind && p.name === o.name) ? 'invalid' : 'valid',
+    status: failed.has(`${o.doc.file}\0${o.kind}\0${o.name}`) ? 'invalid' : 'valid',
   }));
-  return finishResult('embedded', problems, resources, loaded.files.length);
+  const result = finishResult('embedded', problems, resources, loaded.files.length);
+  return options.schemas ? mergeResults(await validateLoaded(loaded, options), result) : result;
 }

@@ -5,7 +5,7 @@ import { schemaMessages, toPointer } from './ajv-errors.ts';
 import { isBuiltinKind, validateBuiltin } from './builtin.ts';
 import { dgdRuleProblems, isDgd } from './dgd.ts';
 import { validateKustomizationShape, isKustomizeFile } from './kustomize.ts';
-import { loadManifests, type LoadedDocument } from './load.ts';
+import { loadManifests, type LoadedDocument, type LoadedManifests } from './load.ts';
 import { crdValidator, findCrdVersion, loadCrdSchemas } from './schemas.ts';
 import { finishResult, type ManifestDocument, type ValidateOptions, type ValidatedResource, type ValidationProblem, type ValidationResult } from './types.ts';
 
@@ -15,8 +15,21 @@ function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Whether a value holds a null anywhere (no allocation: the common case, checked first). */
+function hasNull(value: unknown): boolean {
+  if (value === null) return true;
+  if (typeof value !== 'object') return false;
+  if (Array.isArray(value)) {
+    for (const v of value) if (hasNull(v)) return true;
+    return false;
+  }
+  for (const k in value) if (hasNull((value as Obj)[k])) return true;
+  return false;
+}
+
 /** Pointers of every explicit null; the renderer must never emit one (the API server would prune it silently). */
 export function findNulls(value: unknown, path: (string | number)[] = []): string[] {
+  if (path.length === 0 && !hasNull(value)) return [];
   if (value === null) return [toPointer(path)];
   if (Array.isArray(value)) return value.flatMap((v, i) => findNulls(v, [...path, i]));
   if (isObj(value)) return Object.entries(value).flatMap(([k, v]) => findNulls(v, [...path, k]));
@@ -76,10 +89,12 @@ async function validateDocument(doc: LoadedDocument, options: ValidateOptions, p
   const name = typeof metadata['name'] === 'string' ? metadata['name'] : '';
   const report = problemFor(doc, kind, name);
 
-  for (const path of findNulls(content)) {
+  const nullPaths = findNulls(content);
+  for (const path of nullPaths) {
     problems.push(report({ path, code: 'NULL_VALUE', message: 'explicit null', hint: 'omit the field instead of setting it to null (the API server prunes nulls, so the intent is lost)' }));
   }
-  const pruned = pruneNulls(content) as Obj;
+  // validators never modify their input; copy only when there are nulls to prune
+  const pruned = (nullPaths.length > 0 ? pruneNulls(content) : content) as Obj;
 
   if (isKustomizeFile(doc.file, pruned)) {
     for (const m of validateKustomizationShape(pruned)) problems.push(report(m));
@@ -135,7 +150,11 @@ export async function validateManifests(inputs: readonly (string | ManifestDocum
       hint: 'pass a rendered tree such as clusters/ (run `recipes render` first)',
     });
   }
-  const loaded = loadManifests(inputs, cwd);
+  return validateLoaded(loadManifests(inputs, cwd), options);
+}
+
+/** The schema pass over documents already read (shared with the tree pass, so each file is parsed once). */
+export async function validateLoaded(loaded: LoadedManifests, options: ValidateOptions = {}): Promise<ValidationResult> {
   const problems = [...loaded.problems];
   const resources: ValidatedResource[] = [];
   for (const doc of loaded.documents) resources.push(await validateDocument(doc, options, problems));

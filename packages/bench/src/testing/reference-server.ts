@@ -272,11 +272,14 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
       schedule(receivedNs + ttftNs + sent * itlNs);
     };
     // absolute deadlines: lateness of one chunk does not shift the rest of the schedule
+    // timers can fire up to ~1 ms early against the monotonic clock; re-arm until the deadline has passed so a
+    // chunk is never sent before its scheduled time (the schedule is the truth tests compare against)
     const schedule = (deadline: number): void => {
       const t = setTimeout(() => {
         timers.delete(t);
-        step();
-      }, Math.max(0, Math.round((deadline - now()) / 1e6)));
+        if (now() < deadline) schedule(deadline);
+        else step();
+      }, Math.max(0, Math.ceil((deadline - now()) / 1e6)));
       timers.add(t);
     };
     schedule(receivedNs + ttftNs);

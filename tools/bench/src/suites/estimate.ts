@@ -12,6 +12,9 @@ import {
   splitOf,
   type SearchInput,
 } from '@llm-recipes/estimate';
+import { measureAgreement } from '@llm-recipes/estimate/agreement';
+import { loadWorkspace, resolveRecipe } from '@llm-recipes/recipe';
+import { fileURLToPath } from 'node:url';
 import type { BenchRow, BenchSuite } from '../types.ts';
 
 const arch = (id: string) => referenceModels.find((m) => m.id === id)!.architecture;
@@ -73,6 +76,30 @@ export const estimateSuite: BenchSuite = {
     rows.push({ suite: 'estimate', metric: 'MAPE overall (held-back half)', value: Number(acc.overall.mapePct.toFixed(1)), unit: '%', target: '≤ 15 %', ok: acc.overall.mapePct <= 15, note: `${acc.overall.rows} rows; ${skipped.length} published rows not reproducible (see docs/estimator.md)` });
     const weak = acc.groups.filter((g) => g.mapePct > 15).map((g) => g.group);
     rows.push({ suite: 'estimate', metric: 'weak groups (> 15 % MAPE)', value: weak.length, unit: 'groups', note: weak.join('; ') || 'none' });
+
+    // The simulator stepping with the estimator, measured by the harness (speedup 1), against the estimate.
+    const recipeId = 'llama-3.1-8b/vllm/h100-sxm';
+    const ws = loadWorkspace(fileURLToPath(new URL('../../../..', import.meta.url)));
+    const { resolved, issues } = resolveRecipe(ws, { recipe: recipeId });
+    if (!resolved) throw new Error(`${recipeId}: ${issues.map((i) => i.message).join('; ')}`);
+    const points = await measureAgreement({ resolved, workload: { isl: 512, osl: 128 }, concurrencies: [1, 8, 32], speedup: 1 });
+    const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
+    for (const p of points) {
+      const d = p.deviation;
+      const worst = Math.max(...Object.values(d).map(Math.abs));
+      rows.push({
+        suite: 'estimate',
+        metric: `sim vs estimate, ${recipeId} ISL 512/OSL 128, concurrency ${p.concurrency} (worst deviation)`,
+        value: Number((worst * 100).toFixed(1)),
+        unit: '%',
+        target: '≤ 10 %',
+        ok: worst <= 0.1,
+        note:
+          `TTFT ${p.measured.ttftMs.toFixed(1)} vs ${p.clientTtftMs.toFixed(1)} ms (${pct(d.ttftMs)}; expected = estimate ${p.estimate.ttftMs.toFixed(1)} + max(0, loopback ${p.transportMs.toFixed(1)} − running step) ms), ` +
+          `ITL ${p.measured.itlMs.toFixed(2)} vs ${p.estimate.itlMs.toFixed(2)} ms (${pct(d.itlMs)}), TPOT ${pct(d.tpotMs)}, ` +
+          `output ${p.measured.outputTokensPerSecond.toFixed(0)} vs ${p.estimate.outputTokensPerSecond.toFixed(0)} tok/s (${pct(d.outputTokensPerSecond)}); ${p.requests} requests`,
+      });
+    }
     return rows;
   },
 };

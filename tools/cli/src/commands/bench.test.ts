@@ -97,9 +97,17 @@ describe('recipes bench', () => {
 
   it("reads model, SLO and GPU count from a recipe's benchmark section", async () => {
     srv.clearLog();
-    const { code, stdout } = await run(['bench', '--endpoint', srv.url, '--recipe', 'recipes/qwen3-0.6b/vllm/l40s', '--matrix-isl-osl', '16x3', '--concurrencies', '1', '--requests', '2', '--warmup', '0', '--json']);
+    const dir = tmp();
+    const { code, stdout } = await run(['bench', '--endpoint', srv.url, '--recipe', 'recipes/qwen3-0.6b/vllm/l40s', '--matrix-isl-osl', '16x3', '--concurrencies', '1', '--requests', '2', '--warmup', '0', '--json', '--out', dir]);
     expect(code).toBe(0);
     const out = JSON.parse(stdout);
+    // the manifest records the resolved recipe and the content hashes of its rendered workload manifests
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    expect(manifest.recipe.benchmark.islOsl.length).toBeGreaterThan(0);
+    expect(manifest.inputs.recipe).toBe('qwen3-0.6b/vllm/l40s');
+    const rendered = Object.keys(manifest.manifests);
+    expect(rendered.some((p) => p.includes('/workloads/qwen3-0-6b-vllm-l40s/'))).toBe(true);
+    expect(Object.values(manifest.manifests).every((m) => /^[0-9a-f]{64}$/.test((m as { sha256: string }).sha256))).toBe(true);
     expect(out.slo.ttftMs).toBeGreaterThan(0);
     expect(out.tokens_per_second_per_gpu).toBeGreaterThan(0);
     expect(srv.log()[0]!.body['model']).toMatch(/qwen/i);

@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidInputError, UserError, type Issue } from '@llm-recipes/errors';
 import {
@@ -10,7 +10,11 @@ import {
   loadTokenizer,
   loadTrace,
   matrixPoints,
+  originEpochMs,
+  parseShard,
+  rateShareOf,
   runBenchmark,
+  shareOf,
   runExperiment,
   type Arrival,
   type ExportFormat,
@@ -41,6 +45,7 @@ interface BenchFlags {
   rates?: string;
   recipe?: string;
   variant?: string;
+  manifests?: string;
   resume?: boolean;
   errorThreshold: string;
   arrival: string;
@@ -66,6 +71,7 @@ interface BenchFlags {
   ignoreEos: boolean;
   continuousUsage?: boolean;
   promptPool?: string;
+  shard?: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -131,6 +137,8 @@ function findWorkspaceRoot(cwd: string): string | undefined {
 interface RecipeBench {
   recipe: unknown;
   id: string;
+  /** The recipe's rendered workload manifests found under clusters/*\/workloads/<name>/, by repo path. */
+  manifests: Record<string, string>;
   model: string;
   api: 'chat' | 'completions';
   islOsl: [number, number][];
@@ -152,9 +160,18 @@ function readRecipe(ref: string, variant: string | undefined, cwd: string): Reci
   if (!res.resolved || errors.length > 0) throw new InvalidInputError(res.issues);
   const r = res.resolved;
   const b = r.recipe.benchmark;
+  const manifests: Record<string, string> = {};
+  const clustersDir = join(root, 'clusters');
+  if (existsSync(clustersDir)) {
+    for (const cluster of readdirSync(clustersDir)) {
+      const dir = join(clustersDir, cluster, 'workloads', r.name);
+      if (existsSync(dir)) Object.assign(manifests, readTree(dir, root));
+    }
+  }
   return {
     recipe: r.recipe,
     id: r.id,
+    manifests,
     model: r.model.servedName,
     api: b.api,
     islOsl: b.islOsl.map(([i, o]) => [i, o] as [number, number]),
@@ -165,6 +182,16 @@ function readRecipe(ref: string, variant: string | undefined, cwd: string): Reci
     slo: { ttftMs: r.recipe.sla.ttftMs, tpotMs: r.recipe.sla.itlMs, e2eMs: r.recipe.sla.e2eMs },
     tokenizerHint: r.model.tokenizer,
   };
+}
+
+/** Every file under `dir`, keyed by its path relative to `root` (for content hashes in the manifest). */
+function readTree(dir: string, root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of readdirSync(dir, { recursive: true }) as string[]) {
+    const abs = join(dir, entry);
+    if (statSync(abs).isFile()) out[relative(root, abs).split('\\').join('/')] = readFileSync(abs, 'utf8');
+  }
+  return out;
 }
 
 function progressLine(point: string, index: number, total: number, p: Progress): string {
@@ -193,6 +220,7 @@ export const registerBench: RegisterCommand = (program: Command, io: CliIo, stat
     .option('--rates <list>', 'matrix rates (req/s), e.g. 1,2,4')
     .option('--recipe <dir>', "take the matrix, model, SLA and GPU count from a recipe's benchmark section")
     .option('--variant <name>', 'recipe variant')
+    .option('--manifests <dir>', 'rendered manifests of the deployment under test; their content hashes go into the experiment manifest')
     .option('--resume', 'keep finished points of the experiment in --out and run the rest')
     .option('--error-threshold <pct>', 'exit 1 when a point’s failed-request share exceeds this percentage', '5')
     .option('--arrival <kind>', 'poisson | gamma | constant (rate mode)', 'poisson')
@@ -218,6 +246,7 @@ export const registerBench: RegisterCommand = (program: Command, io: CliIo, stat
     .option('--no-ignore-eos', 'do not send ignore_eos/min_tokens (let the model stop early)')
     .option('--continuous-usage', 'ask for usage on every chunk (exact per-token ITL on vLLM)')
     .option('--prompt-pool <n>', 'distinct prompts for duration-bounded closed-loop runs')
+    .option('--shard <i/N>', "run shard i of N load generators started together: its share of --concurrency/--rate and --requests (needs --out; merge with `recipes bench merge`)")
     .action(async (flags: BenchFlags) => {
       await runBenchCommand(flags, io, state);
     });
@@ -302,6 +331,14 @@ async function runBenchCommand(flags: BenchFlags, io: CliIo, state: { exitCode: 
     io.stderr(`note: ${flags.out} already holds an experiment; its points will be re-run (pass --resume to keep finished ones)\n`);
   }
 
+  let manifestFiles: Record<string, string> = {};
+  if (flags.manifests) {
+    const dir = resolve(io.cwd, flags.manifests);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+      throw new UserError('BAD_FLAG', `--manifests ${flags.manifests}: not a directory`, { hint: 'pass the rendered directory, e.g. --manifests clusters/prod/workloads/my-recipe' });
+    }
+    manifestFiles = readTree(dir, io.cwd);
+  }
   const tokenizer = await loadTokenizer(flags.tokenizer, io.cwd);
   const slo = sloTtft ?? sloTpot ?? sloE2e ? { ttftMs: sloTtft, tpotMs: sloTpot, e2eMs: sloE2e } : rec?.slo;
   const measuredRequests = requests ?? (duration === undefined ? (rec?.requests ?? 100) : undefined);
@@ -309,10 +346,14 @@ async function runBenchCommand(flags: BenchFlags, io: CliIo, state: { exitCode: 
   const live = io.isTTY;
   let lastPlain = 0;
 
+  // --shard: this process runs its share of every point; `recipes bench merge` joins the shards' raw records.
+  const shard = flags.shard === undefined ? undefined : parseShard(flags.shard);
+  if (shard && !flags.out) throw new UserError('BAD_FLAG', '--shard needs --out (the merge reads each shard\'s records)', { hint: 'add --out /results/shard-$JOB_COMPLETION_INDEX' });
+  const origins: Record<string, number> = {};
   const loadFor = (p: MatrixPoint): LoadSpec => {
     if (trace) return { mode: 'trace', entries: trace, speed: traceSpeed, maxConcurrency };
-    if (p.concurrency !== null) return { mode: 'concurrency', concurrency: p.concurrency };
-    return { mode: 'rate', rate: p.rate!, arrival: arrival as Arrival, burstiness, maxConcurrency };
+    if (p.concurrency !== null) return { mode: 'concurrency', concurrency: shard ? Math.max(1, shareOf(p.concurrency, shard)) : p.concurrency };
+    return { mode: 'rate', rate: shard ? rateShareOf(p.rate!, shard) : p.rate!, arrival: arrival as Arrival, burstiness, maxConcurrency };
   };
   const runPoint = async (p: MatrixPoint, index: number) =>
     runBenchmark({
@@ -321,7 +362,7 @@ async function runBenchCommand(flags: BenchFlags, io: CliIo, state: { exitCode: 
       model: model!,
       headers,
       load: loadFor(p),
-      requests: trace ? undefined : measuredRequests,
+      requests: trace ? undefined : shard && measuredRequests !== undefined ? Math.max(1, shareOf(measuredRequests, shard)) : measuredRequests,
       durationS: duration,
       warmup: warmupN,
       rampUpS: rampUp,
@@ -397,13 +438,16 @@ async function runBenchCommand(flags: BenchFlags, io: CliIo, state: { exitCode: 
         variant: flags.variant ?? null,
       },
       recipe: rec?.recipe,
+      manifests: { ...rec?.manifests, ...manifestFiles },
       seed,
       points,
       tools: { 'llm-recipes-bench': BENCH_VERSION, node: process.version, tokenizer: tokenizer.name },
       exports: exportsList,
       runPoint: async (p) => {
         startedIds.add(p.id);
-        return runPoint(p, index++);
+        const result = await runPoint(p, index++);
+        origins[p.id] = originEpochMs(result.originNs);
+        return result;
       },
       exportContext: (p, started, finished) => ({
         model: model!,
@@ -426,6 +470,8 @@ async function runBenchCommand(flags: BenchFlags, io: CliIo, state: { exitCode: 
       },
     });
     experimentId = result.id;
+    // Written last: the merge Job waits for every shard's shard.json.
+    if (shard) writeFileAtomic(join(dir, 'shard.json'), `${JSON.stringify({ index: shard.index, count: shard.count, originEpochMs: origins }, null, 2)}\n`);
   } else {
     for (const [i, p] of points.entries()) {
       try {
@@ -438,7 +484,8 @@ async function runBenchCommand(flags: BenchFlags, io: CliIo, state: { exitCode: 
   }
 
   if (flags.json) {
-    const single = rows.length === 1 && rows[0]!.summary !== null && !flags.out;
+    // one point: the summary object itself (DESIGN §7); a matrix: every point with its summary
+    const single = points.length === 1 && rows.length === 1 && rows[0]!.summary !== null;
     const payload = single
       ? rows[0]!.summary
       : { experiment: experimentId, points: rows.map((r) => ({ id: r.point, ...points.find((p) => p.id === r.point), summary: r.summary, error: r.error })) };

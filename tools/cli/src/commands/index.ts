@@ -7,7 +7,9 @@ import { registerNew } from './recipe-new.ts';
 import { registerEstimate } from './estimate.ts';
 import { registerSearch } from './search.ts';
 import { registerBench } from './bench.ts';
+import { registerBenchMerge } from './bench-merge.ts';
 import { registerSim } from './sim.ts';
+import { registerUp, registerReport, registerStatus } from './up.ts';
 import { registerCi } from './ci.ts';
 import { registerPromote } from './promote.ts';
 
@@ -15,4 +17,4 @@ import { registerPromote } from './promote.ts';
 export type RegisterCommand = (program: Command, io: CliIo, state: { exitCode: number }) => void;
 
 // Each command lives in its own file beside this one and is listed here.
-export const commands: RegisterCommand[] = [registerValidate, registerRender, registerExplain, registerNew, registerEstimate, registerSearch, registerBench, registerSim, registerCi, registerPromote];
+export const commands: RegisterCommand[] = [registerValidate, registerRender, registerExplain, registerNew, registerEstimate, registerSearch, registerBench, registerBenchMerge, registerSim, registerCi, registerPromote, registerUp, registerReport, registerStatus];

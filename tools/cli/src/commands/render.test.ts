@@ -76,13 +76,13 @@ describe('recipes render', () => {
     await writeFile(path, original);
   });
 
-  it('prints one recipe with --stdout and rejects targets that do not exist yet', async () => {
+  it('prints one recipe with --stdout and rejects a target without --recipe', async () => {
     const out = io(root);
     expect(await main(['render', '--recipe', 'qwen3-32b/vllm/h100-sxm', '--stdout', '--cluster', 'prod-flux', '--set', 'topology.frontend.replicas=3'], out), out.err).toBe(0);
     expect(out.out).toContain('kind: DynamoGraphDeployment');
     expect(out.out).toMatch(/- name: frontend\n(\s+\S.*\n)*?\s+replicas: 3/);
     const target = io(root);
     expect(await main(['render', '--target', 'llm-d'], target)).toBe(2);
-    expect(target.err).toContain('--target llm-d is not available yet');
+    expect(target.err).toContain('--target llm-d renders one recipe');
   });
 });

@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { InvalidInputError, UserError } from '@llm-recipes/errors';
 import { findRecipeId, loadWorkspace, resolveRecipe, type Cluster, type Workspace } from '@llm-recipes/recipe';
-import { canonicalYaml, renderCluster, renderRecipe, writeClusters, type RenderedFiles } from '@llm-recipes/render';
+import { canonicalYaml, isTarget, renderCluster, renderRecipe, renderTarget, TARGETS, writeClusters, type RenderedFiles, type TargetOutput } from '@llm-recipes/render';
 import type { RegisterCommand } from './index.ts';
 
 interface RenderFlags {
@@ -13,9 +13,23 @@ interface RenderFlags {
   variant?: string;
   set: string[];
   stdout?: boolean;
+  out?: string;
 }
 
-const TARGETS = ['dgd', 'standalone', 'llm-d', 'dgdr', 'compose', 'slurm'];
+/** Writes a target's files under `dir` through a temporary sibling directory and a rename: never half-written. */
+function writeTargetDir(dir: string, out: TargetOutput): void {
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  for (const f of out.files) {
+    const path = join(tmp, f.path);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, f.content);
+    if (f.mode) chmodSync(path, f.mode);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dirname(dir), { recursive: true });
+  renameSync(tmp, dir);
+}
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /** The nearest directory at or above `cwd` holding recipes/: the repository root. */
@@ -69,12 +83,37 @@ export const registerRender: RegisterCommand = (program, io, state) => {
     .option('--variant <name>', 'variant to print (with --recipe --stdout)')
     .option('--set <path=value>', 'override a resolved value (with --recipe --stdout; repeatable)', collect, [])
     .option('--stdout', 'print the manifests instead of writing clusters/')
+    .option('--out <dir>', 'with --target other than dgd: write the files to <dir>/<target>/<recipe-name>/')
     .action(async (flags: RenderFlags) => {
+      if (!isTarget(flags.target)) {
+        throw new UserError('RENDER_TARGET', `unknown --target ${flags.target}`, { hint: `choose one of ${TARGETS.join(', ')}` });
+      }
       if (flags.target !== 'dgd') {
-        const known = TARGETS.includes(flags.target);
-        throw new UserError('RENDER_TARGET', known ? `--target ${flags.target} is not available yet` : `unknown --target ${flags.target}`, {
-          hint: `only --target dgd is implemented; ${TARGETS.slice(1).join(', ')} are planned`,
-        });
+        const target = flags.target;
+        if (flags.recipe === undefined || (!flags.stdout && flags.out === undefined)) {
+          throw new UserError('RENDER_FLAGS', `--target ${target} renders one recipe: give --recipe DIR and --stdout or --out DIR`, {
+            hint: `e.g. recipes render --target ${target} --recipe qwen3-32b/vllm/h100-sxm --out out/`,
+          });
+        }
+        const root = findRoot(io.cwd);
+        const ws = loadWorkspace(root);
+        if (ws.issues.some((i) => i.severity !== 'warning')) throw new InvalidInputError(ws.issues);
+        const result = resolveRecipe(ws, { recipe: flags.recipe, variant: flags.variant, set: flags.set, cwd: io.cwd });
+        if (!result.resolved) throw new InvalidInputError(result.issues);
+        const id = result.resolved.id;
+        const all = selectClusters(ws, flags.cluster);
+        const runs = all.filter((c) => c.recipes.some((ref) => findRecipeId(ws, ref.recipe) === id));
+        // The cluster named, else the first that runs the recipe, else a scratch profile with its GPU.
+        const cluster = flags.cluster !== undefined ? all[0]! : (runs[0] ?? scratchCluster(result.resolved.gpu.id));
+        const out = renderTarget(target, result.resolved, cluster);
+        if (flags.stdout) {
+          for (const f of out.files) io.stdout(`# ==> ${f.path}\n${f.content}${f.content.endsWith('\n') ? '' : '\n'}`);
+          return;
+        }
+        const dir = resolve(io.cwd, flags.out!, target, out.name);
+        writeTargetDir(dir, out);
+        io.stderr(`rendered ${id} for ${target} (cluster ${cluster.name}): ${out.files.length} files in ${dir}\n`);
+        return;
       }
       if ((flags.variant !== undefined || flags.set.length > 0) && !(flags.recipe && flags.stdout)) {
         throw new UserError('RENDER_FLAGS', '--variant and --set apply only with --recipe and --stdout', {

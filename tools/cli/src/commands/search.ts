@@ -1,6 +1,6 @@
 import { CheckFailedError, UserError } from '@llm-recipes/errors';
 import { defaultCalibration, search, type BackendName, type Candidate, type Dtype, type Mode, type SearchResult } from '@llm-recipes/estimate';
-import { resolveRecipe } from '@llm-recipes/recipe';
+import { resolveRecipe, writeVariant, type Recipe, type WrittenVariant } from '@llm-recipes/recipe';
 import type { RegisterCommand } from './index.ts';
 import { openCatalog, toJson } from './estimate-catalog.ts';
 
@@ -62,6 +62,40 @@ export function searchJson(r: SearchResult): Record<string, unknown> {
   };
 }
 
+/** The engine flag that caps a replica's running sequences, per backend. */
+const MAX_SEQS_ARG = { vllm: 'max-num-seqs', sglang: 'max-running-requests', trtllm: 'max-batch-size' } as const;
+
+/**
+ * The recipe variant that deploys a selected config: mode, pools (replicas, GPUs per replica as TP, EP for MoE), the
+ * dtypes the estimate assumed and max-num-seqs at the batch the estimate found room for. Pools the base recipe has
+ * but the selection does not are set to null (removed), and the planner is switched off for an aggregated selection.
+ */
+export function variantFromSelection(base: Recipe, c: Candidate, gpusPerNode: number): WrittenVariant {
+  const d = c.deployment;
+  const argName = MAX_SEQS_ARG[d.backend];
+  const pool = (p: NonNullable<Candidate['deployment']['agg']>, maxSeqs: number | undefined) => ({
+    replicas: p.replicas,
+    tp: p.tp,
+    pp: 1,
+    ep: p.ep,
+    dp: 1,
+    nodes: Math.max(1, Math.ceil(p.tp / gpusPerNode)),
+    ...(maxSeqs !== undefined ? { args: { [argName]: maxSeqs } } : {}),
+  });
+  const t: Record<string, unknown> = { mode: d.mode };
+  if (d.mode === 'agg') {
+    t['agg'] = pool(d.agg!, c.result.maxBatch);
+    if (base.topology.prefill) t['prefill'] = null;
+    if (base.topology.decode) t['decode'] = null;
+    if (base.topology.planner.enabled) t['planner'] = { enabled: false };
+  } else {
+    t['prefill'] = pool(d.prefill!, undefined);
+    t['decode'] = pool(d.decode!, c.result.maxBatch);
+    if (base.topology.agg) t['agg'] = null;
+  }
+  return { dtype: d.dtype, ...(d.kvDtype ? { kvCacheDtype: d.kvDtype } : {}), topology: t as WrittenVariant['topology'] };
+}
+
 const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : '—');
 
 export const registerSearch: RegisterCommand = (program, io, state) => {
@@ -79,6 +113,8 @@ export const registerSearch: RegisterCommand = (program, io, state) => {
     .option('--osl <n>', 'output tokens (default 128)', int)
     .option('--top <n>', 'SLA-meeting configs to list', int, 5)
     .option('--json', 'print the search result as JSON')
+    .option('--write-variant <name>', 'write the selected config into the recipe as this variant (render it with recipes render --variant)')
+    .option('--force', 'with --write-variant: replace an existing variant of that name')
     .action((recipeArg: string | undefined, opts: Record<string, unknown>) => {
       const catalog = openCatalog(io.cwd);
       let modelId = opts['model'] as string | undefined;
@@ -89,11 +125,30 @@ export const registerSearch: RegisterCommand = (program, io, state) => {
       let isl = opts['isl'] as number | undefined;
       let osl = opts['osl'] as number | undefined;
       let sla = opts['sla'] ? parseSla(opts['sla'] as string) : {};
+      const variantName = opts['writeVariant'] as string | undefined;
+      let baseRecipe: Recipe | undefined;
+      if (variantName !== undefined && !recipeArg) {
+        throw new UserError('SEARCH_USAGE', '--write-variant needs a recipe to write into', { hint: 'e.g. recipes search qwen3-32b/vllm/h100-sxm --write-variant rapid' });
+      }
       if (recipeArg) {
         if (!catalog.ws) throw new UserError('NO_WORKSPACE', `no recipes/ directory above ${io.cwd}`, { hint: 'run inside the repository or pass --model/--gpu/--gpus' });
         const res = resolveRecipe(catalog.ws, { recipe: recipeArg, cwd: io.cwd });
         if (!res.resolved) throw new UserError('RECIPE_INVALID', res.issues.map((i) => i.message).join('; '), { hint: 'fix the recipe (recipes validate) or pass --model/--gpu/--gpus' });
         const r = res.resolved.recipe;
+        baseRecipe = r;
+        if (variantName !== undefined) {
+          // a variant keeps the recipe's identity: same model, GPU and backend
+          const clash = [
+            ['--model', modelId, r.model],
+            ['--gpu', gpuId, r.gpu],
+            ['--backend', opts['backend'] === 'any' ? undefined : backend, r.backend.name],
+          ].filter(([, given, own]) => given !== undefined && given !== own && !(own === r.gpu && catalog.gpu(given!).id === own));
+          if (clash.length > 0) {
+            throw new UserError('SEARCH_VARIANT_IDENTITY', `a variant of ${res.resolved.id} cannot change ${clash.map((c) => c[0]).join(', ')}`, {
+              hint: 'drop those flags (the recipe sets them), or write a recipe for that model/backend/GPU with recipes new',
+            });
+          }
+        }
         modelId ??= r.model;
         gpuId ??= r.gpu;
         if (opts['backend'] === 'any') backend = r.backend.name;
@@ -145,6 +200,24 @@ export const registerSearch: RegisterCommand = (program, io, state) => {
           for (const o of shown) lines.push(`  ${o.config.padEnd(34)} ${o.reason}`);
         }
         io.stdout(`${lines.join('\n')}\n`);
+      }
+      if (result.selected && variantName !== undefined && baseRecipe !== undefined) {
+        const sel = result.selected;
+        const written = writeVariant({
+          root: catalog.ws!.root,
+          recipe: recipeArg!,
+          cwd: io.cwd,
+          name: variantName,
+          force: opts['force'] === true,
+          variant: variantFromSelection(baseRecipe, sel, gpu.gpusPerNode),
+          comment: [
+            `Written by recipes search: ${sel.config} at concurrency ${sel.concurrency}, ISL ${result.workload.isl} / OSL ${result.workload.osl}.`,
+            `Estimate: ${f(sel.result.tokensPerSecondPerGpu)} tok/s/GPU, ${f(sel.result.tokensPerSecondPerUser)} tok/s/user, TTFT ${f(sel.result.ttftMs)} ms, ITL ${f(sel.result.itlMs, 2)} ms (SLA TTFT ≤ ${result.sla.ttftMs} ms, ITL ≤ ${result.sla.itlMs} ms).`,
+          ].join('\n'),
+        });
+        const msg = `${written.replaced ? 'replaced' : 'wrote'} variant ${variantName} in ${written.file}; render it: recipes render --recipe ${written.resolved.dir} --variant ${variantName} --stdout\n`;
+        if (opts['json']) io.stderr(msg);
+        else io.stdout(msg);
       }
       if (!result.selected) {
         if (opts['json']) state.exitCode = 1;

@@ -46,3 +46,50 @@ describe('recipes sim', () => {
     expect(b.err.join('')).toMatch(/no recipe "nope\/vllm\/h100-sxm"/);
   });
 });
+
+describe('recipes sim --step-model', () => {
+  it('steps with the estimator by default for a recipe, and timing flags imply parametric', async () => {
+    const { chooseStepModel } = await import('./sim.ts');
+    const base = { set: [], host: '127.0.0.1', port: 0, prefixCaching: true };
+    expect(chooseStepModel({ ...base, recipe: 'llama-3.1-8b/vllm/h100-sxm' })).toBe('estimator');
+    expect(chooseStepModel({ ...base, recipe: 'llama-3.1-8b/vllm/h100-sxm', itlMs: 3 })).toBe('parametric');
+    expect(chooseStepModel({ ...base, recipe: 'llama-3.1-8b/vllm/h100-sxm', stepModel: 'parametric' })).toBe('parametric');
+    expect(chooseStepModel({ ...base })).toBe('parametric');
+  });
+
+  it('serves a recipe on the estimator step model: its KV plan and step times', async () => {
+    const b = io();
+    const done = main(['sim', '--recipe', 'llama-3.1-8b/vllm/h100-sxm', '--port', '0', '--speedup', '20', '--replicas', '1'], b);
+    const url = await waitForUrl(b);
+    expect(b.out.join('')).toMatch(/1× agg \(max-num-seqs 256\), router kv, speedup 20, estimator step model/);
+    const t0 = performance.now();
+    const r = await fetch(`${url}/v1/completions`, { method: 'POST', body: JSON.stringify({ prompt: 'hi', max_tokens: 41, ignore_eos: true }) });
+    expect(r.status).toBe(200);
+    const wallMs = performance.now() - t0;
+    // 40 decode steps of ≈ 10.9 simulated ms (estimate, Llama-3.1-8B BF16 on one H100, vLLM) at 20×: never faster
+    expect(wallMs * 20).toBeGreaterThan(40 * 10.9 * 0.9);
+    // the KV cache is the estimator's memory plan (the parametric model would give ≈ 444k tokens)
+    const { loadWorkspace, resolveRecipe } = await import('@llm-recipes/recipe');
+    const { estimatorSimulation } = await import('@llm-recipes/estimate');
+    const resolved = resolveRecipe(loadWorkspace(process.cwd()), { recipe: 'llama-3.1-8b/vllm/h100-sxm' }).resolved!;
+    const es = estimatorSimulation(resolved);
+    const expected = Math.floor(es.stepModels('agg', { replicas: 1, tp: 1, maxNumSeqs: 256, maxBatchedTokens: 8192, blockSize: 16, prefixCaching: true, step: {} }).kvCapacityTokens / 16);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`vllm:cache_config_info\\{[^}]*num_gpu_blocks="${expected}"`));
+    process.emit('SIGTERM');
+    expect(await done).toBe(0);
+  });
+
+  it('rejects the estimator without a recipe, with timing knobs, or for another mode', async () => {
+    for (const argv of [
+      ['sim', '--step-model', 'estimator', '--port', '0'],
+      ['sim', '--recipe', 'llama-3.1-8b/vllm/h100-sxm', '--step-model', 'estimator', '--itl-ms', '3', '--port', '0'],
+      ['sim', '--recipe', 'llama-3.1-8b/vllm/h100-sxm', '--mode', 'disagg', '--port', '0'],
+      ['sim', '--recipe', 'llama-3.1-8b/vllm/h100-sxm', '--step-model', 'roofline', '--port', '0'],
+    ]) {
+      const b = io();
+      expect(await main(argv, b), argv.join(' ')).toBe(2);
+      expect(b.err.join('')).toMatch(/step model|--step-model/);
+    }
+  });
+});

@@ -1,7 +1,8 @@
 import { InvalidArgumentError } from 'commander';
-import { InvalidInputError } from '@llm-recipes/errors';
+import { InvalidInputError, UserError } from '@llm-recipes/errors';
+import { estimatorSimulation } from '@llm-recipes/estimate';
 import { loadWorkspace, resolveRecipe } from '@llm-recipes/recipe';
-import { resolveSimConfig, simConfigFromRecipe, startSimulator, type SimConfigInput } from '@llm-recipes/sim';
+import { resolveSimConfig, simConfigFromRecipe, startSimulator, type SimConfigInput, type StepModelFactory } from '@llm-recipes/sim';
 import type { RegisterCommand } from './index.ts';
 import { findWorkspaceRoot } from './workspace-root.ts';
 
@@ -20,6 +21,7 @@ const rate = num(0, 1);
 
 interface SimOpts {
   recipe?: string;
+  stepModel?: 'parametric' | 'estimator';
   variant?: string;
   set: string[];
   root?: string;
@@ -96,6 +98,33 @@ export function applySimFlags(base: SimConfigInput, o: SimOpts): SimConfigInput 
   return cfg;
 }
 
+const TIMING_FLAGS = ['itlMs', 'decodeMs', 'decodeMsPerSeq', 'decodeMsPerKtoken', 'ttftMs', 'prefillMsPerToken'] as const;
+const flagName = (k: string): string => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/**
+ * Which step-time model serves: the estimator's (default with --recipe: a simulated deployment behaves like its
+ * estimate) or the parametric one (without a recipe, or when a timing knob is given: those knobs are parametric).
+ */
+export function chooseStepModel(o: SimOpts & { decodeMs?: number }): 'parametric' | 'estimator' {
+  const timing = TIMING_FLAGS.filter((k) => o[k] !== undefined);
+  if (o.stepModel !== undefined && o.stepModel !== 'parametric' && o.stepModel !== 'estimator') {
+    throw new UserError('SIM_STEP_MODEL', `unknown step model "${String(o.stepModel)}"`, { hint: 'use --step-model estimator or --step-model parametric' });
+  }
+  if (o.stepModel === 'estimator') {
+    if (o.recipe === undefined) {
+      throw new UserError('SIM_STEP_MODEL', 'the estimator step model needs a recipe (model × GPU × backend × parallelism)', { hint: 'add --recipe <dir>, or drop --step-model estimator' });
+    }
+    if (timing.length > 0) {
+      throw new UserError('SIM_STEP_MODEL', `${timing.map(flagName).join(', ')} set parametric step-time knobs, which the estimator step model does not have`, {
+        hint: 'drop --step-model estimator (timing flags imply parametric), or drop the timing flags',
+      });
+    }
+    return 'estimator';
+  }
+  if (o.stepModel === 'parametric' || o.recipe === undefined || timing.length > 0) return 'parametric';
+  return 'estimator';
+}
+
 /** `recipes sim`: serves the OpenAI-compatible simulator until SIGINT/SIGTERM. */
 export const registerSim: RegisterCommand = (program, io) => {
   program
@@ -105,6 +134,7 @@ export const registerSim: RegisterCommand = (program, io) => {
     .option('--variant <name>', 'apply this recipe variant')
     .option('--set <path=value>', 'override a recipe field (repeatable)', collect, [])
     .option('--root <dir>', 'repository root (default: nearest directory holding recipes/)')
+    .option('--step-model <model>', 'estimator (default with --recipe; timing flags imply parametric) | parametric')
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option('--port <n>', 'listen port (0 = any free port)', int(0), 8000)
     .option('--speedup <x>', 'simulated time runs this many times faster than wall time', num(1e-3))
@@ -138,20 +168,31 @@ export const registerSim: RegisterCommand = (program, io) => {
     .action(async (opts: SimOpts & { decodeMs?: number }) => {
       let base: SimConfigInput = {};
       let source = 'defaults';
+      let stepModels: StepModelFactory | undefined;
+      const stepModel = chooseStepModel(opts);
       if (opts.recipe !== undefined) {
         const ws = loadWorkspace(findWorkspaceRoot(io.cwd, opts.root));
         const { resolved, issues } = resolveRecipe(ws, { recipe: opts.recipe, variant: opts.variant, set: opts.set, cwd: io.cwd });
         if (resolved === undefined) throw new InvalidInputError(issues);
-        base = simConfigFromRecipe(resolved);
+        if (stepModel === 'estimator') {
+          if (opts.mode !== undefined && opts.mode !== resolved.recipe.topology.mode) {
+            throw new UserError('SIM_STEP_MODEL', `--mode ${opts.mode} differs from the recipe's mode ${resolved.recipe.topology.mode}, which the estimator step model is built for`, {
+              hint: `use a variant with mode ${opts.mode} (recipes search --write-variant), or add --step-model parametric`,
+            });
+          }
+          const es = estimatorSimulation(resolved);
+          base = es.config;
+          stepModels = es.stepModels;
+        } else base = simConfigFromRecipe(resolved);
         source = `recipe ${resolved.id}${resolved.variant ? ` (variant ${resolved.variant})` : ''}`;
       }
       const config = resolveSimConfig(applySimFlags(base, { ...opts, itlMs: opts.itlMs ?? opts.decodeMs }), '--flags');
-      const sim = await startSimulator(config, { host: opts.host, port: opts.port });
+      const sim = await startSimulator(config, { host: opts.host, port: opts.port, stepModels });
       const pools =
         config.mode === 'agg'
           ? `${config.agg.replicas}× agg (max-num-seqs ${config.agg.maxNumSeqs})`
           : `${config.prefill.replicas}× prefill + ${config.decode.replicas}× decode`;
-      io.stdout(`simulator serving ${config.model.name} from ${source}: ${pools}, router ${config.router}, speedup ${config.speedup}\n`);
+      io.stdout(`simulator serving ${config.model.name} from ${source}: ${pools}, router ${config.router}, speedup ${config.speedup}, ${stepModel} step model\n`);
       io.stdout(`${sim.url}\n`);
       await new Promise<void>((resolve) => {
         const stop = (): void => {

@@ -3,16 +3,8 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '@llm-recipes/errors';
 import { loadWorkspace } from '@llm-recipes/recipe';
-import {
-  findKubeconform,
-  formatReport,
-  mergeResults,
-  runKubeconform,
-  validateManifests,
-  validateTree,
-  type ExternalRefs,
-  type ValidationResult,
-} from '@llm-recipes/validate';
+// The validator (ajv, the Kubernetes models) is loaded when the command runs, so other commands don't pay for it.
+import type { ExternalRefs, ValidationResult } from '@llm-recipes/validate';
 import type { RegisterCommand } from './index.ts';
 
 interface ValidateFlags {
@@ -74,6 +66,7 @@ export const registerValidate: RegisterCommand = (program: Command, io, state) =
       if (flags.kubeconform && flags.embedded) {
         throw new UserError('BAD_FLAGS', '--kubeconform and --embedded exclude each other', { hint: 'pick one validator' });
       }
+      const { findKubeconform, formatReport, mergeResults, runKubeconform, validateTree } = await import('@llm-recipes/validate');
       const cwd = io.cwd;
       const external = parseExternal(flags.external);
       const facts = workspaceFacts(cwd);
@@ -85,15 +78,15 @@ export const registerValidate: RegisterCommand = (program: Command, io, state) =
         gpuNodes: facts.gpuNodes,
       };
 
-      let schemas: ValidationResult;
+      let result: ValidationResult;
       if (binary) {
-        schemas = await runKubeconform(paths, { binary, cwd, env: io.env, externalKinds: flags.externalKind, kubernetesVersion: flags.kubernetesVersion });
+        const schemas = await runKubeconform(paths, { binary, cwd, env: io.env, externalKinds: flags.externalKind, kubernetesVersion: flags.kubernetesVersion });
+        // kubeconform checks schemas only: nulls, CEL rules and kustomization shape come from the tree pass then
+        result = mergeResults(schemas, await validateTree(paths, { ...treeOptions, documentRules: true }));
       } else {
-        schemas = await validateManifests(paths, { cwd, externalKinds: flags.externalKind });
+        // one read and parse of every file serves the schema pass and the cross-object pass
+        result = await validateTree(paths, { ...treeOptions, schemas: true });
       }
-      // kubeconform checks schemas only: nulls, CEL rules and kustomization shape come from the tree pass then
-      const tree = await validateTree(paths, { ...treeOptions, documentRules: binary !== undefined });
-      const result = mergeResults(schemas, tree);
 
       if (flags.json) {
         io.stdout(`${JSON.stringify({ ...result, gpuFitChecked: facts.gpuNodes !== undefined }, null, 2)}\n`);

@@ -1,0 +1,10 @@
+export { formatStatusLine, initialStatus, PHASES, readStatus, STATUS_FILE, StatusBook, STEPS, writeAtomic } from './status.ts';
+export type { ExperimentStatus, Phase, StepName, StepState, SubPhase } from './status.ts';
+export { readSpec, saveSpec, SPEC_FILE } from './spec.ts';
+export type { ExperimentSpec, TargetSpec } from './spec.ts';
+export { measuredPareto, pointFromSummary, pointMeetsSla, readBenchPoints, readResults, selectPoint } from './results.ts';
+export type { ConfigInfo, ExperimentResults, MeasuredPoint, SweepRow } from './results.ts';
+export { configId, jsonObjectsInLog, resolveFor, runSteps, topologyText } from './steps.ts';
+export type { Reporter, RunOptions, RunOutcome } from './steps.ts';
+export { pickRecipe, planExperiment } from './up.ts';
+export type { PlanOptions } from './up.ts';
