@@ -218,10 +218,17 @@ export function dgdReady(obj: KubeObject): boolean {
   return conds.some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
+/**
+ * DGD failure: `status.state: failed`. The CRD's status has no message field, so the reason comes from the
+ * conditions the operator sets (the first False condition's reason and message, Ready first).
+ */
 export function dgdFailed(obj: KubeObject): string | null {
   const st = obj.status ?? {};
-  if (st['state'] === 'failed') return String(st['message'] ?? 'state failed');
-  return null;
+  if (st['state'] !== 'failed') return null;
+  const conds = Array.isArray(st['conditions']) ? (st['conditions'] as { type?: string; status?: string; reason?: string; message?: string }[]) : [];
+  const bad = [...conds].sort((a, b) => Number(b.type === 'Ready') - Number(a.type === 'Ready')).find((c) => c.status === 'False' && (c.message || c.reason));
+  if (!bad) return 'state failed (no condition says why)';
+  return bad.message ? `${bad.reason ? `${bad.reason}: ` : ''}${bad.message}` : String(bad.reason);
 }
 
 /** Job finished: `Complete` (or succeeded ≥ 1) → true. */

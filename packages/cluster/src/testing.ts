@@ -16,6 +16,10 @@ export interface FakeApiOptions {
   dgdFails?: string | undefined;
   /** Runs a Job's work and returns its log; the Job completes when it resolves (fails when it throws). */
   jobRunner?: ((job: KubeObject) => Promise<string>) | undefined;
+  /** Namespaces that exist (anything else is 404 NotFound, as on a real server); default: every namespace exists. */
+  namespaces?: string[] | undefined;
+  /** False: the Dynamo CRDs are not installed, so nvidia.com resources are 404 (default true). */
+  dynamoCrds?: boolean | undefined;
 }
 
 export interface RecordedCall {
@@ -92,6 +96,8 @@ export async function startFakeApiServer(options: FakeApiOptions = {}): Promise<
     if (options.token && req.headers['authorization'] !== `Bearer ${options.token}`) return send(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
     const p = parsePath(url.pathname);
     if (!p) return send(res, 404, status(404, 'NotFound', `no route ${url.pathname}`));
+    if (options.dynamoCrds === false && p.apiVersion.startsWith('nvidia.com/')) return send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
+    if (p.namespace && options.namespaces && !options.namespaces.includes(p.namespace)) return send(res, 404, status(404, 'NotFound', `namespaces "${p.namespace}" not found`));
     const base = url.pathname.replace(/\/log$/, '');
 
     if (req.method === 'GET' && p.sub === 'log') {
@@ -113,9 +119,13 @@ export async function startFakeApiServer(options: FakeApiOptions = {}): Promise<
       if (obj.kind === 'DynamoGraphDeployment') {
         const n = (gets.get(url.pathname) ?? 0) + 1;
         gets.set(url.pathname, n);
-        if (options.dgdFails) obj.status = { state: 'failed', message: options.dgdFails, conditions: [{ type: 'Ready', status: 'False', reason: 'Failed', message: options.dgdFails }] };
-        else if (n >= readyAfter) obj.status = { state: 'successful', conditions: [{ type: 'Ready', status: 'True', reason: 'AllServicesReady', message: 'all services ready' }] };
-        else obj.status = { state: 'pending', conditions: [{ type: 'Ready', status: 'False', reason: 'Pending', message: `waiting (${n}/${readyAfter})` }] };
+        // the operator's part: status (state + Ready condition; the CRD has no status.message) progresses after apply
+        const gen = obj.metadata?.['generation'];
+        const now = new Date().toISOString();
+        const cond = (st: string, reason: string, message: string) => [{ type: 'Ready', status: st, reason, message, lastTransitionTime: now }];
+        if (options.dgdFails) obj.status = { state: 'failed', observedGeneration: gen, conditions: cond('False', 'ServicesFailed', options.dgdFails) };
+        else if (n >= readyAfter) obj.status = { state: 'successful', observedGeneration: gen, conditions: cond('True', 'AllServicesReady', 'all services ready') };
+        else obj.status = { state: 'pending', observedGeneration: gen, conditions: cond('False', 'ServicesNotReady', `waiting for services (${n}/${readyAfter})`) };
       }
       return send(res, 200, obj);
     }
@@ -125,6 +135,18 @@ export async function startFakeApiServer(options: FakeApiOptions = {}): Promise<
       const obj = parse(body) as KubeObject;
       if (obj.metadata?.name !== p.name) return send(res, 400, status(400, 'BadRequest', 'the name of the object does not match the name on the URL'));
       const prior = objects.get(url.pathname);
+      const manager = url.searchParams.get('fieldManager')!;
+      const owners = ((prior?.metadata?.['managedFields'] ?? []) as { manager: string }[]).map((m) => m.manager);
+      // another manager owns the fields: a conflict unless the apply forces ownership (real servers list the fields)
+      if (prior && url.searchParams.get('force') !== 'true' && owners.some((m) => m !== manager)) {
+        return send(res, 409, status(409, 'Conflict', `Apply failed with 1 conflict: conflict with "${owners.find((m) => m !== manager)}": .spec`));
+      }
+      // Job templates are immutable once created
+      if (prior && obj.kind === 'Job' && JSON.stringify((obj['spec'] as { template?: unknown } | undefined)?.template) !== JSON.stringify((prior['spec'] as { template?: unknown } | undefined)?.template)) {
+        return send(res, 422, status(422, 'Invalid', `Job.batch "${p.name}" is invalid: spec.template: Invalid value: field is immutable`));
+      }
+      const specChanged = !prior || JSON.stringify(prior['spec']) !== JSON.stringify(obj['spec']);
+      const generation = (Number(prior?.metadata?.['generation'] ?? 0) || 0) + (specChanged ? 1 : 0);
       const stored: KubeObject = {
         ...obj,
         metadata: {
@@ -132,8 +154,9 @@ export async function startFakeApiServer(options: FakeApiOptions = {}): Promise<
           namespace: p.namespace ?? undefined,
           uid: prior?.metadata?.['uid'] ?? `uid-${rv}`,
           resourceVersion: String(rv++),
+          generation,
           creationTimestamp: prior?.metadata?.['creationTimestamp'] ?? new Date().toISOString(),
-          managedFields: [{ manager: url.searchParams.get('fieldManager'), operation: 'Apply' }],
+          managedFields: [{ manager, operation: 'Apply', apiVersion: obj.apiVersion, time: new Date().toISOString() }],
         },
         ...(prior?.status ? { status: prior.status } : {}),
       };
@@ -144,8 +167,19 @@ export async function startFakeApiServer(options: FakeApiOptions = {}): Promise<
     if (req.method === 'DELETE') {
       const obj = objects.get(url.pathname);
       if (!obj) return send(res, 404, status(404, 'NotFound', `${p.plural} "${p.name}" not found`));
+      let policy = url.searchParams.get('propagationPolicy');
+      try {
+        policy = (JSON.parse(body || '{}') as { propagationPolicy?: string }).propagationPolicy ?? policy;
+      } catch {
+        return send(res, 400, status(400, 'BadRequest', 'DeleteOptions body is not JSON'));
+      }
+      // dependents (a Job's pods) go first under Foreground and Background; Orphan leaves them
+      if (obj.kind === 'Job' && policy !== 'Orphan') for (const [k, o] of objects) if (o.kind === 'Pod' && o.metadata?.labels?.['job-name'] === obj.metadata?.name) objects.delete(k);
       objects.delete(url.pathname);
-      if (obj.kind === 'Job') for (const [k, o] of objects) if (o.kind === 'Pod' && o.metadata?.labels?.['job-name'] === obj.metadata?.name) objects.delete(k);
+      if (policy === 'Foreground') {
+        // the object as the server holds it while its dependents are removed (here: already gone)
+        return send(res, 200, { ...obj, metadata: { ...obj.metadata, deletionTimestamp: new Date().toISOString(), finalizers: ['foregroundDeletion'] } });
+      }
       return send(res, 200, { kind: 'Status', apiVersion: 'v1', status: 'Success', details: { name: p.name, kind: p.plural } });
     }
     return send(res, 405, status(405, 'MethodNotAllowed', `${req.method} not served`));

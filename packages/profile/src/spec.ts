@@ -8,6 +8,28 @@ export type TargetSpec =
   | { kind: 'endpoint'; url: string }
   | { kind: 'cluster'; kubeconfig: string | null; context: string | null; namespace: string | null; timeoutS: number; pollMs: number };
 
+/** What `recipes profile` searches over (DGDR spec fields: workload, SLA, GPU budget, autoApply). */
+export interface ProfileSettings {
+  mode: 'agg' | 'disagg' | 'any';
+  /** GPU budget (default: what the recipe deploys). */
+  gpus?: number | undefined;
+  sla?: { ttftMs?: number | undefined; itlMs?: number | undefined } | undefined;
+  isl?: number | undefined;
+  osl?: number | undefined;
+  /** Variant name to write the selection as, then render and deploy it; null/absent: stop at Ready. */
+  autoApply?: string | null | undefined;
+  /** Replace an existing variant of that name. */
+  force?: boolean | undefined;
+  /** Thorough: cap on the decode sweep's concurrency (default 256; the KV capacity caps it too). */
+  maxConcurrency?: number | undefined;
+  /** Thorough: measured requests per decode/load point (default max(8, 2 × concurrency)). */
+  requests?: number | undefined;
+  /** Thorough: measured requests per prefill point (default 4). */
+  prefillRequests?: number | undefined;
+  /** How many SLA-meeting configs to list (default 5). */
+  top?: number | undefined;
+}
+
 /** `<experiment>/experiment.json`: the inputs; every step reads them, so a step can run alone later. */
 export interface ExperimentSpec {
   schema: 'llm-recipes/experiment@1';
@@ -23,6 +45,8 @@ export interface ExperimentSpec {
   gpuHourlyUsd: number | null;
   /** Leave the deployment running after the benchmark (phase ends Deployed instead of Ready). */
   keep: boolean;
+  /** rapid/thorough: what the profile searches over. */
+  profile?: ProfileSettings | undefined;
   createdAt: string;
 }
 
@@ -39,7 +63,8 @@ export function readSpec(dir: string): ExperimentSpec | null {
 /** The fields that decide what is measured: a resumed run must agree on them. */
 function identity(s: ExperimentSpec): string {
   const t = s.target.kind === 'local' ? { kind: 'local', slowdown: s.target.slowdown, speedup: s.target.speedup } : { kind: s.target.kind };
-  return JSON.stringify([s.recipe, s.variant, s.set, t, s.strategy, s.matrix, s.seed]);
+  const { autoApply: _a, force: _f, ...searched } = s.profile ?? { mode: 'any' };
+  return JSON.stringify([s.recipe, s.variant, s.set, t, s.strategy, s.matrix, s.seed, s.profile ? searched : null]);
 }
 
 /** Writes the spec, or checks a resumed run against the one already there. */

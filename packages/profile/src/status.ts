@@ -119,6 +119,12 @@ export class StatusBook {
     this.save();
   }
 
+  /** Marks the experiment Failed with `<SubPhase>Failed` and the message (no step: the profile flow). */
+  failPhase(message: string): void {
+    failStatus(this.status, message);
+    this.save();
+  }
+
   /** Marks the step and the experiment Failed with `<SubPhase>Failed` and the message. */
   fail(step: StepName, message: string): void {
     const st = this.status.steps[step];
@@ -131,9 +137,18 @@ export class StatusBook {
   }
 }
 
+/** Marks the experiment Failed with `<SubPhase>Failed` and the message (flows without steps: profile). */
+export function failStatus(status: ExperimentStatus, message: string): void {
+  status.reason = `${status.subPhase}Failed`;
+  status.phase = 'Failed';
+  status.message = message;
+  status.history.push({ at: new Date().toISOString(), phase: 'Failed', subPhase: status.subPhase, message });
+}
+
 /** One line for terminals: `Profiling/Benchmarking  point 3/8 …`. */
 export function formatStatusLine(s: ExperimentStatus): string {
-  const steps = STEPS.map((n) => `${n}:${s.steps[n].state}`).join(' ');
+  // the profile flow has no steps: leave the bracket out when none ran
+  const steps = STEPS.every((n) => s.steps[n].state === 'pending') ? '' : `  [${STEPS.map((n) => `${n}:${s.steps[n].state}`).join(' ')}]`;
   const extra = s.phase === 'Failed' ? ` ${s.reason}: ${s.message}` : s.progress ? ` ${s.progress}` : s.message ? ` ${s.message}` : '';
-  return `${s.phase}/${s.subPhase}${extra}  [${steps}]`;
+  return `${s.phase}/${s.subPhase}${extra}${steps}`;
 }

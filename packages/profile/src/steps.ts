@@ -9,7 +9,7 @@ import { InvalidInputError, UserError } from '@llm-recipes/errors';
 import { ClusterSchema, loadWorkspace, resolveRecipe, totalGpus, type ResolvedRecipe, type Workspace } from '@llm-recipes/recipe';
 import { canonicalYaml, renderRecipe, type RenderedRecipe } from '@llm-recipes/render';
 import { simConfigFromRecipe } from '@llm-recipes/sim';
-import { measuredPareto, pointFromSummary, selectPoint, type ConfigInfo, type ExperimentResults, type MeasuredPoint } from './results.ts';
+import { measuredPareto, pointFromSummary, selectPoint, slaItl, type ConfigInfo, type ExperimentResults, type MeasuredPoint } from './results.ts';
 import { readSpec, type ExperimentSpec } from './spec.ts';
 import { StatusBook, STEPS, writeAtomic, type ExperimentStatus, type StepName } from './status.ts';
 
@@ -48,7 +48,7 @@ const readJson = <T>(p: string): T | null => (existsSync(p) ? (JSON.parse(readFi
 const writeJson = (p: string, v: unknown): void => writeAtomic(p, `${JSON.stringify(v, null, 2)}\n`);
 
 /** The spec's matrix and set overrides as recipe `--set` layers, so rendered benchmark Jobs run the same matrix. */
-function setLayers(spec: ExperimentSpec): Record<string, unknown> {
+export function setLayers(spec: ExperimentSpec): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const s of spec.set) {
     const i = s.indexOf('=');
@@ -78,7 +78,7 @@ export function resolveFor(ws: Workspace, spec: ExperimentSpec): ResolvedRecipe 
 }
 
 /** The cluster profile an experiment renders against: the target namespace and enough nodes of the recipe's GPU. */
-function experimentCluster(r: ResolvedRecipe, namespace: string) {
+export function experimentCluster(r: ResolvedRecipe, namespace: string) {
   return ClusterSchema.parse({
     name: 'experiment',
     dynamoApiVersion: 'v1beta1',
@@ -100,7 +100,7 @@ export function configId(r: ResolvedRecipe): string {
   return `${r.recipe.backend.name} ${topologyText(r)}`;
 }
 
-interface Prepared {
+export interface Prepared {
   recipe: string;
   variant: string | null;
   config: string;
@@ -116,7 +116,7 @@ interface Prepared {
   objects: { group: 'workload' | 'benchmark'; file: string; object: KubeObject }[];
 }
 
-function namespaceOf(spec: ExperimentSpec): string {
+export function namespaceOf(spec: ExperimentSpec): string {
   return spec.target.kind === 'cluster' ? (spec.target.namespace ?? 'default') : 'default';
 }
 
@@ -174,7 +174,7 @@ interface DeployState {
   applied?: { apiVersion: string; kind: string; name: string; namespace: string }[] | undefined;
 }
 
-const alive = (pid: number | undefined): boolean => {
+export const alive = (pid: number | undefined): boolean => {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
@@ -184,7 +184,7 @@ const alive = (pid: number | undefined): boolean => {
   }
 };
 
-async function healthy(url: string, servedName?: string): Promise<boolean> {
+export async function healthy(url: string, servedName?: string): Promise<boolean> {
   try {
     const res = await fetch(`${url}/v1/models`, { signal: AbortSignal.timeout(2000) });
     if (!res.ok) return false;
@@ -195,13 +195,13 @@ async function healthy(url: string, servedName?: string): Promise<boolean> {
   }
 }
 
-function clusterAccess(spec: ExperimentSpec) {
+export function clusterAccess(spec: ExperimentSpec) {
   if (spec.target.kind !== 'cluster') throw new Error('not a cluster target');
   const access = loadKubeconfig(spec.target.kubeconfig ?? defaultKubeconfigPath(), spec.target.context ?? undefined);
   return spec.target.namespace ? { ...access, namespace: spec.target.namespace } : access;
 }
 
-const SIM_WORKER = fileURLToPath(new URL('./sim-worker.ts', import.meta.url));
+export const SIM_WORKER = fileURLToPath(new URL('./sim-worker.ts', import.meta.url));
 
 /** deploy: start (or find running) what the target serves. Idempotent, so a re-run after a kill picks it up. */
 async function stepDeploy(c: Ctx): Promise<void> {
@@ -385,6 +385,25 @@ export function jsonObjectsInLog(log: string): unknown[] {
   return out;
 }
 
+/**
+ * Benchmark points in a Job's log. The rendered Job runs `recipes bench … --concurrency $c --json` once per entry of
+ * $CONCURRENCY, each printing one summary object, so the n-th summary is the n-th concurrency; a matrix run prints
+ * one object with every point instead. Both are read.
+ */
+export function benchPointsFromLog(log: string, env: { isl: number; osl: number; concurrency: number[] }): { id: string; isl: number; osl: number; concurrency: number; summary: Summary }[] {
+  const out: { id: string; isl: number; osl: number; concurrency: number; summary: Summary }[] = [];
+  let n = 0;
+  for (const o of jsonObjectsInLog(log) as ({ points?: { id: string; isl?: number; osl?: number; concurrency?: number; summary?: Summary }[] } & Partial<Summary>)[]) {
+    if (o.schema === 'llm-recipes/bench-summary@1') {
+      const c = env.concurrency[n++] ?? o.max_concurrent_requests ?? 0;
+      out.push({ id: `isl${env.isl}-osl${env.osl}-c${c}`, isl: env.isl, osl: env.osl, concurrency: c, summary: o as Summary });
+      continue;
+    }
+    for (const pt of o.points ?? []) if (pt.summary) out.push({ id: pt.id, isl: pt.isl ?? env.isl, osl: pt.osl ?? env.osl, concurrency: pt.concurrency ?? 0, summary: pt.summary });
+  }
+  return out;
+}
+
 async function benchmarkInCluster(c: Ctx, p: Prepared): Promise<void> {
   const t = c.spec.target as Extract<ExperimentSpec['target'], { kind: 'cluster' }>;
   const cdir = join(c.dir, 'cluster');
@@ -405,10 +424,7 @@ async function benchmarkInCluster(c: Ctx, p: Prepared): Promise<void> {
       writeAtomic(join(cdir, `${name}.log`), log);
       const env = ((j.object as { spec?: { template?: { spec?: { containers?: { env?: { name: string; value?: string }[] }[] } } } }).spec?.template?.spec?.containers?.[0]?.env ?? []);
       const get = (k: string): number => Number(env.find((e) => e.name === k)?.value ?? NaN);
-      const pts: { id: string; isl: number; osl: number; concurrency: number; summary: Summary }[] = [];
-      for (const o of jsonObjectsInLog(log) as { points?: { id: string; isl?: number; osl?: number; concurrency?: number; summary?: Summary }[] }[]) {
-        for (const pt of o.points ?? []) if (pt.summary) pts.push({ id: pt.id, isl: pt.isl ?? get('ISL'), osl: pt.osl ?? get('OSL'), concurrency: pt.concurrency ?? 0, summary: pt.summary });
-      }
+      const pts = benchPointsFromLog(log, { isl: get('ISL'), osl: get('OSL'), concurrency: (env.find((e) => e.name === 'CONCURRENCY')?.value ?? '').split(/\s+/).filter(Boolean).map(Number) });
       if (pts.length === 0) throw new UserError('NO_RESULTS', `Job ${name} finished but its log holds no benchmark results`, { hint: `see ${join('cluster', `${name}.log`)} in the experiment`, exitCode: 1 });
       writeJson(join(cdir, `${name}.json`), { job: name, points: pts });
       c.log(`collected ${pts.length} point(s) from Job ${name}`);
@@ -435,7 +451,9 @@ async function stepCollect(c: Ctx): Promise<ExperimentResults> {
       const dir = join('bench', 'points', pt.id);
       const st = readJson<{ state: string }>(join(c.dir, dir, 'status.json'));
       const sum = readJson<Summary>(join(c.dir, dir, 'summary.json'));
-      if (st?.state === 'done' && sum) points.push(pointFromSummary(base(pt.id, pt.isl, pt.osl, pt.concurrency!, dir), sum, p.sla));
+      // the simulator runs `speedup`× faster than the hardware it models: report the modelled hardware's numbers
+      const scale = c.spec.target.kind === 'local' ? c.spec.target.speedup : 1;
+      if (st?.state === 'done' && sum) points.push(pointFromSummary(base(pt.id, pt.isl, pt.osl, pt.concurrency!, dir), sum, p.sla, scale));
     }
   }
   const results = buildResults(c, p, points);
@@ -472,7 +490,7 @@ export function buildResults(c: { dir: string; spec: ExperimentSpec }, p: Prepar
     top: meeting.slice(0, 5).map((x) => ({
       pointId: x.id,
       config: x.config,
-      evidence: `TTFT p50 ${x.ttftP50?.toFixed(1)} ms, ITL p50 ${x.itlP50?.toFixed(2)} ms at concurrency ${x.concurrency} (ISL ${x.isl}/OSL ${x.osl}), ${x.requests} requests, ${(x.errorRate * 100).toFixed(1)}% errors`,
+      evidence: `TTFT p50 ${x.ttftP50?.toFixed(1)} ms, ITL (TPOT) p50 ${slaItl(x)?.toFixed(2)} ms at concurrency ${x.concurrency} (ISL ${x.isl}/OSL ${x.osl}), ${x.requests} requests, ${(x.errorRate * 100).toFixed(1)}% errors`,
     })),
     configs,
     sweeps,

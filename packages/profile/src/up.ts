@@ -3,7 +3,7 @@ import { relative, resolve } from 'node:path';
 import { UserError } from '@llm-recipes/errors';
 import { loadWorkspace, normalizeGpuId, type Workspace } from '@llm-recipes/recipe';
 import { resolveFor } from './steps.ts';
-import { saveSpec, type ExperimentSpec, type TargetSpec } from './spec.ts';
+import { saveSpec, type ExperimentSpec, type ProfileSettings, type TargetSpec } from './spec.ts';
 
 export interface PlanOptions {
   root: string;
@@ -24,6 +24,8 @@ export interface PlanOptions {
   seed?: number | undefined;
   gpuHourlyUsd?: number | null | undefined;
   keep?: boolean | undefined;
+  /** rapid/thorough: the search settings. */
+  profile?: ProfileSettings | undefined;
 }
 
 /** Picks the recipe a `recipes up` argument names: a recipe directly, or a model's recipe filtered by backend/GPU/mode. */
@@ -72,6 +74,7 @@ export function planExperiment(dir: string, o: PlanOptions): ExperimentSpec {
     seed: o.seed ?? 0,
     gpuHourlyUsd: o.gpuHourlyUsd ?? null,
     keep: o.keep ?? false,
+    ...(o.profile ? { profile: o.profile } : {}),
     createdAt: new Date().toISOString(),
   };
   // the recipe's own benchmark section is the default matrix; flags override it

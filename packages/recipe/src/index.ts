@@ -32,7 +32,9 @@ export {
 } from './written.ts';
 export type { DeepPartial, WrittenCluster, WrittenGpu, WrittenModelCard, WrittenRecipe, WrittenVariant } from './written.ts';
 export { findGpu, loadWorkspace, modeline, RECIPE_SCHEMA_PATH } from './loader.ts';
-export type { LoadedCluster, LoadedGpu, LoadedModel, LoadedRecipe, Workspace } from './loader.ts';
+export type { LoadedCluster, LoadedGolden, LoadedGpu, LoadedModel, LoadedRecipe, Workspace } from './loader.ts';
+export { GOLDEN_CONFIG_FIELDS, GOLDEN_FILE, GoldenSchema, goldenIssues, readGolden, serializeGolden, writeGolden } from './golden.ts';
+export type { Golden } from './golden.ts';
 export { findRecipeId, resolveRecipe } from './resolve.ts';
 export type { Layer, Provenance, ProvenanceEntry, ResolvedRecipe, ResolveOptions, ResolveResult } from './resolve.ts';
 export { parseSet } from './set.ts';

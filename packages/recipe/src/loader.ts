@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Issue } from '@llm-recipes/errors';
 import type { z } from 'zod';
 import { checkWorkspace } from './check.ts';
+import { GOLDEN_FILE, GoldenSchema, type Golden } from './golden.ts';
 import { gpuDirName, normalizeGpuId } from './gpu-id.ts';
 import { ClusterSchema, GpuSchema, ModelCardSchema, type Cluster, type Gpu, type ModelCard } from './schema.ts';
 import { locate, parseSource, zodIssues, type SourceFile } from './source.ts';
@@ -38,6 +39,16 @@ export interface LoadedRecipe {
   source: SourceFile;
   /** extraConfig files referenced by the recipe or its variants that exist, keyed as referenced. */
   engineFiles: Map<string, string>;
+  /** The promoted configuration (golden.yaml beside recipe.yaml), when there is a valid one. */
+  golden?: LoadedGolden | undefined;
+}
+
+/** A recipe's golden.yaml, parsed and schema-checked, with its source for positions. */
+export interface LoadedGolden {
+  golden: Golden;
+  /** Repo-relative path of golden.yaml. */
+  file: string;
+  source: SourceFile;
 }
 
 export interface LoadedCluster {
@@ -285,10 +296,32 @@ function loadRecipes(ws: Workspace, recipesDir: string): void {
         // reported by the extraConfig rule with the referencing field's position
       }
     }
-    ws.recipes.set(id, { id, dir, file, written, source: src, engineFiles });
+    ws.recipes.set(id, { id, dir, file, written, source: src, engineFiles, golden: loadGolden(ws, id, path.dirname(abs)) });
   }
   // stable order regardless of directory walk order
   ws.recipes = new Map([...ws.recipes].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** golden.yaml beside a recipe: schema-checked, and it must name this recipe (a copied golden would pin the wrong one). */
+function loadGolden(ws: Workspace, id: string, dirAbs: string): LoadedGolden | undefined {
+  const abs = path.join(dirAbs, GOLDEN_FILE);
+  if (!existsSync(abs)) return undefined;
+  const src = readSource(ws, abs);
+  if (src === undefined) return undefined;
+  const golden = validate(ws, src, GoldenSchema);
+  if (golden === undefined) return undefined;
+  if (golden.recipe !== id) {
+    ws.issues.push({
+      code: 'GOLDEN_RECIPE_MISMATCH',
+      file: src.file,
+      path: ['recipe'],
+      ...locate(src, ['recipe']),
+      message: `golden.yaml promotes recipe "${golden.recipe}" but lives beside ${id}`,
+      hint: `golden.yaml is written by \`recipes promote\`: delete this file and run recipes promote ${id} --from <experiment>`,
+    });
+    return undefined;
+  }
+  return { golden, file: src.file, source: src };
 }
 
 /** True when `target` is `dir` or below it. */

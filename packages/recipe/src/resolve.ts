@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Issue } from '@llm-recipes/errors';
 import { gpuDirName, normalizeGpuId } from './gpu-id.ts';
 import { backendLayer, builtinDefaults, dnsLabel, gpuLayer, modelLayer, WORKER_DEFAULTS } from './layers.ts';
+import { GOLDEN_CONFIG_FIELDS } from './golden.ts';
 import { findGpu, isInside, type LoadedRecipe, type Workspace } from './loader.ts';
 import { runRules, ROLES } from './rules.ts';
 import { RecipeSchema, type Gpu, type ModelCard, type Recipe } from './schema.ts';
@@ -10,7 +11,7 @@ import { parseSet } from './set.ts';
 import { locate, zodIssues, type Position } from './source.ts';
 import { closest, didYouMean } from './suggest.ts';
 
-export type Layer = 'default' | 'model' | 'backend' | 'gpu' | 'recipe' | 'variant' | 'set';
+export type Layer = 'default' | 'model' | 'backend' | 'gpu' | 'recipe' | 'variant' | 'golden' | 'set';
 
 /** Where one effective value came from. */
 export interface ProvenanceEntry {
@@ -38,6 +39,8 @@ export interface ResolvedRecipe {
   /** extraConfig files of the resolved recipe, path as referenced (relative to dir). */
   engineFiles: { path: string; content: string }[];
   provenance: Provenance;
+  /** Set when the promoted configuration (golden.yaml) was applied. */
+  golden?: { file: string; experiment: string; point: string; promotedAt: string } | undefined;
 }
 
 export interface ResolveOptions {
@@ -47,6 +50,11 @@ export interface ResolveOptions {
   set?: readonly string[] | Record<string, unknown> | undefined;
   /** Directory a relative recipe path is resolved against (default: the workspace root). */
   cwd?: string | undefined;
+  /**
+   * Apply the recipe's promoted configuration (golden.yaml) over the recipe and variant, when the golden was
+   * measured on this same variant. Clusters with `golden: true` resolve this way; profiling never does.
+   */
+  golden?: boolean | undefined;
 }
 
 export interface ResolveResult {
@@ -159,7 +167,7 @@ export function resolveRecipe(ws: Workspace, options: ResolveOptions): ResolveRe
   if (loaded === undefined) {
     return { issues: ws.issues.filter((i) => i.file === `recipes/${id}/recipe.yaml` && i.severity !== 'warning') };
   }
-  return resolveLoaded(ws, loaded, options.variant, options.set);
+  return resolveLoaded(ws, loaded, options.variant, options.set, '--set', { golden: options.golden });
 }
 
 /** Resolution of an already loaded recipe; shared by resolveRecipe and the workspace check. */
@@ -169,6 +177,7 @@ export function resolveLoaded(
   variant: string | undefined,
   set: readonly string[] | Record<string, unknown> | undefined,
   setFile = '--set',
+  opts: { golden?: boolean | undefined } = {},
 ): ResolveResult {
   const issues: Issue[] = [];
   const written = loaded.written;
@@ -220,6 +229,16 @@ export function resolveLoaded(
   mergeLayer(target, prov, body as Record<string, unknown>, recipeFileOrigin('recipe', []));
   if (variant !== undefined && variantData !== undefined) {
     mergeLayer(target, prov, variantData as Record<string, unknown>, recipeFileOrigin('variant', ['variants', variant]));
+  }
+  // golden: the measured deployment replaces the fields it pins as a whole (a merge could mix an agg snapshot into a
+  // recipe that has since become disagg); it applies only to the variant it was measured on
+  const golden = opts.golden === true && loaded.golden !== undefined && loaded.golden.golden.variant === variant ? loaded.golden : undefined;
+  if (golden !== undefined) {
+    for (const field of GOLDEN_CONFIG_FIELDS) {
+      delete target[field];
+      clearUnder(prov, field);
+      mergeLayer(target, prov, { [field]: golden.golden.config[field] }, (p) => ({ layer: 'golden', file: golden.file, ...locate(golden.source, ['config', ...p]) }));
+    }
   }
   mergeLayer(target, prov, parsedSet.data, () => ({ layer: 'set', file: setFile }));
   // the canonical GPU id, whatever spelling or alias the file used
@@ -324,6 +343,9 @@ export function resolveLoaded(
       gpu: gpu.gpu,
       engineFiles,
       provenance: prov,
+      ...(golden === undefined
+        ? {}
+        : { golden: { file: golden.file, experiment: golden.golden.experiment.id, point: golden.golden.point.id, promotedAt: golden.golden.promotedAt } }),
     },
     issues,
   };

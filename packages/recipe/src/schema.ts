@@ -226,6 +226,12 @@ export const ClusterSchema = z.strictObject({
     .describe('GPU inventory by gpuSku: node count and optional extra node labels.'),
   benchmarkImage: z.string().optional().describe('Overrides every recipe benchmark image on this cluster.'),
   observability: z.boolean().optional().describe('Overrides every recipe observability switch on this cluster.'),
+  golden: z
+    .boolean()
+    .optional()
+    .describe(
+      "Deploy each recipe's promoted configuration (its golden.yaml: backend, dtypes, context length, topology as measured) instead of the recipe as written, where the golden was measured on the variant listed. Set it on production clusters: they change only when a configuration is promoted.",
+    ),
   recipes: z.array(ClusterRecipeRefSchema).describe('What this cluster runs.'),
   targets: z
     .array(z.enum(['dgd', 'dgdr', 'standalone', 'argo-workflow', 'distributed-bench']))

@@ -278,7 +278,7 @@ export function renderClusterDocuments(ws: Workspace, cluster: Cluster, options:
   const issues: Issue[] = [];
   const resolved: ResolvedRecipe[] = [];
   for (const ref of cluster.recipes) {
-    const result = resolveRecipe(ws, { recipe: ref.recipe, variant: ref.variant, set: ref.set });
+    const result = resolveRecipe(ws, { recipe: ref.recipe, variant: ref.variant, set: ref.set, golden: cluster.golden });
     issues.push(...result.issues.filter((i) => i.severity !== 'warning'));
     if (result.resolved) resolved.push(result.resolved);
   }

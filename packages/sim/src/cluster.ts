@@ -1,6 +1,6 @@
 import type { PoolConfig, SimConfig } from './config.ts';
 import { stepParamsOf } from './config.ts';
-import { Sequence, Worker, type FinishReason, type SequenceSink } from './engine.ts';
+import { Sequence, Worker, type FinishReason, type SequenceSink, type StepTrace } from './engine.ts';
 import { blockHashes } from './kv-cache.ts';
 import type { EngineSample } from './metrics.ts';
 import { createRng } from './rng.ts';
@@ -65,7 +65,7 @@ export class SimCluster {
   /** Routing decisions per policy outcome, for tests and diagnostics. */
   readonly routed: Record<PoolRole, number[]>;
 
-  constructor(config: SimConfig, stepModels: StepModelFactory = parametricStepModels) {
+  constructor(config: SimConfig, stepModels: StepModelFactory = parametricStepModels, onStep?: (trace: StepTrace) => void) {
     this.config = config;
     this.rand = createRng(config.seed ^ 0x5f3759df);
     const make = (role: PoolRole, pool: PoolConfig): Worker[] => {
@@ -82,6 +82,7 @@ export class SimCluster {
             prefixCaching: pool.prefixCaching,
             speedup: config.speedup,
             maxWaiting: config.maxWaiting,
+            onStep,
           }),
         );
       }

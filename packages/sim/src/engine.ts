@@ -104,6 +104,21 @@ export interface WorkerOptions {
   speedup: number;
   /** Waiting-queue bound; submit() refuses beyond it (the server answers 429). */
   maxWaiting: number;
+  /** Called once per step after its tokens are emitted (diagnostics: schedule accuracy, step handling cost). */
+  onStep?: ((trace: StepTrace) => void) | undefined;
+}
+
+/** One step as the wall clock saw it (all wall ms on `performance.now()`). */
+export interface StepTrace {
+  worker: string;
+  /** When the step was scheduled to end. */
+  intendedMs: number;
+  /** When its timer actually fired. */
+  firedMs: number;
+  /** When its tokens were emitted (sinks called) and the next step was planned. */
+  doneMs: number;
+  /** Sequences in the step's batch. */
+  seqs: number;
 }
 
 /** Cumulative counters of one worker (the /metrics counters). */
@@ -403,6 +418,7 @@ export class Worker {
     // back-to-back steps anchored to the intended schedule; resync if we fell behind by a whole step
     const next = t - at > 50 ? t : at;
     this.startStep(next);
+    this.opts.onStep?.({ worker: this.id, intendedMs: at, firedMs: t, doneMs: nowMs(), seqs: plan.seqs.length });
   }
 
   /** Prefill-only sequences keep their KV until the transfer finishes; the owner releases it here. */

@@ -7,7 +7,7 @@ export type { StepTimeModel, StepBatch, ParametricStepParams, HardwareModelInput
 export { SimCluster, parametricStepModels } from './cluster.ts';
 export type { PoolRole, StepModelFactory, ClusterRequest, RequestSink, RequestHandle } from './cluster.ts';
 export { Worker, Sequence } from './engine.ts';
-export type { WorkerOptions, WorkerCounters, SequenceInit, SequenceSink, FinishReason } from './engine.ts';
+export type { WorkerOptions, WorkerCounters, SequenceInit, SequenceSink, FinishReason, StepTrace } from './engine.ts';
 export { KvBlockPool, blockHashes } from './kv-cache.ts';
 export { SimMetrics } from './metrics.ts';
 export type { EngineSample } from './metrics.ts';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { SimCluster, type StepModelFactory, parametricStepModels } from './cluster.ts';
 import { resolveSimConfig, type SimConfig, type SimConfigInput } from './config.ts';
 import { nowMs } from './clock.ts';
-import type { FinishReason, Sequence } from './engine.ts';
+import type { FinishReason, Sequence, StepTrace } from './engine.ts';
 import { SimMetrics, type EngineSample } from './metrics.ts';
 import { createRng, mixSeed } from './rng.ts';
 import { OUTPUT_WORDS, OutputStream, drawEosLength, encodeText } from './tokens.ts';
@@ -14,6 +14,8 @@ export interface SimulatorOptions {
   port?: number;
   /** Step-time model per pool; the parametric default when absent. */
   stepModels?: StepModelFactory;
+  /** Called after every engine step (schedule accuracy and step handling cost, for benchmarks and diagnostics). */
+  onStep?: (trace: StepTrace) => void;
 }
 
 /** Counters a test or the CLI can read without scraping. */
@@ -61,7 +63,7 @@ const WORD_JSON = OUTPUT_WORDS.map((w) => JSON.stringify(w));
 /** Starts the OpenAI-compatible simulator; resolves once it listens. */
 export async function startSimulator(input: SimConfigInput | SimConfig = {}, options: SimulatorOptions = {}): Promise<RunningSimulator> {
   const config = resolveSimConfig(input as SimConfigInput);
-  const cluster = new SimCluster(config, options.stepModels ?? parametricStepModels);
+  const cluster = new SimCluster(config, options.stepModels ?? parametricStepModels, options.onStep);
   const metrics = new SimMetrics(config.model.name, config.model.maxModelLen);
   const faultRng = createRng(config.seed ^ 0x2545f491);
   const startedAt = nowMs();

@@ -52,6 +52,9 @@ export function renderWorkflow(ctx: TargetContext): TargetFile[] {
   const name = objectName(ctx, ['profile'], 63 - 6);
   const workload = ctx.dgd.manifests.filter((m) => m.group === 'workload').map((m) => m.object);
   const manifestYaml = yamlFile(ctx, 'workload.yaml', workload).content;
+  // The shared model cache (PVC and download Job) outlives the run: teardown deletes the serving objects only.
+  const serving = ctx.dgd.manifests.filter((m) => m.group === 'workload' && m.file !== 'model-cache.yaml').map((m) => m.object);
+  const teardownYaml = yamlFile(ctx, 'serving.yaml', serving).content;
   const results = resultsVolume(ctx);
   const image = ctx.cluster.benchmarkImage ?? b.image;
   const points: { id: string; isl: number; osl: number; c: number }[] = [];
@@ -137,9 +140,8 @@ export function renderWorkflow(ctx: TargetContext): TargetFile[] {
         },
         {
           name: 'teardown',
-          inputs: { artifacts: [{ name: 'manifests', path: '/work/workload.yaml', raw: { data: manifestYaml } }] },
-          // The shared model cache outlives the run: delete the serving objects only.
-          container: { name: 'main', image: KUBECTL_IMAGE, command: ['kubectl', 'delete', '-n', ctx.namespace, '--ignore-not-found', '-f', '/work/workload.yaml', '--selector', 'llm-recipes.io/model'] },
+          inputs: { artifacts: [{ name: 'manifests', path: '/work/serving.yaml', raw: { data: teardownYaml } }] },
+          container: { name: 'main', image: KUBECTL_IMAGE, command: ['kubectl', 'delete', '-n', ctx.namespace, '--ignore-not-found', '-f', '/work/serving.yaml'] },
         },
       ],
     },

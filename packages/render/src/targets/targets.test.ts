@@ -254,6 +254,11 @@ describe('target details', () => {
     const points = tasks.filter((t: any) => t.template === 'bench');
     expect(points.length).toBe(8);
     expect(points.every((t: any) => t.continueOn.failed === true && t.dependencies[0] === 'wait')).toBe(true);
+    // teardown never deletes the shared model cache
+    const teardown = wf.spec.templates.find((t: any) => t.name === 'teardown');
+    const kinds = parseAllDocuments(teardown.inputs.artifacts[0].raw.data).map((d) => (d.toJS() as { kind: string }).kind);
+    expect(kinds).not.toContain('PersistentVolumeClaim');
+    expect(kinds).toContain('DynamoGraphDeployment');
   });
 
   it('shq quotes any string into exactly one shell word', async () => {

@@ -15,6 +15,7 @@ import {
   rateShareOf,
   runBenchmark,
   shareOf,
+  writeFileAtomic,
   runExperiment,
   type Arrival,
   type ExportFormat,

@@ -9,16 +9,17 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 export const registerExplain: RegisterCommand = (program, io) => {
   program
     .command('explain')
-    .description('Show where each effective value of a recipe comes from (default → model → backend → gpu → recipe → variant → --set).')
+    .description('Show where each effective value of a recipe comes from (default → model → backend → gpu → recipe → variant → golden → --set).')
     .argument('<recipe>', 'recipe directory (relative to cwd or recipes/) or id, e.g. qwen3-32b/vllm/h100-sxm')
     .argument('[field]', 'only this dotted field and what is below it, e.g. topology.decode')
     .option('--variant <name>', 'apply this variant')
     .option('--set <path=value>', 'override a field (repeatable); the value is read as YAML', collect, [])
+    .option('--golden', "apply the recipe's promoted configuration (golden.yaml), as clusters with golden: true deploy it")
     .option('--root <dir>', 'repository root (default: nearest directory holding recipes/)')
     .option('--json', 'print the rows as JSON')
-    .action((recipe: string, field: string | undefined, opts: { variant?: string; set: string[]; root?: string; json?: boolean }) => {
+    .action((recipe: string, field: string | undefined, opts: { variant?: string; set: string[]; golden?: boolean; root?: string; json?: boolean }) => {
       const ws = loadWorkspace(findWorkspaceRoot(io.cwd, opts.root));
-      const { resolved, issues } = resolveRecipe(ws, { recipe, variant: opts.variant, set: opts.set, cwd: io.cwd });
+      const { resolved, issues } = resolveRecipe(ws, { recipe, variant: opts.variant, set: opts.set, cwd: io.cwd, golden: opts.golden });
       if (resolved === undefined) throw new InvalidInputError(issues);
       const rows = explainRecipe(resolved, field);
       if (field !== undefined && rows.length === 0) {
@@ -27,9 +28,10 @@ export const registerExplain: RegisterCommand = (program, io) => {
         ]);
       }
       if (opts.json) {
-        io.stdout(`${JSON.stringify({ id: resolved.id, variant: resolved.variant, name: resolved.name, rows }, null, 2)}\n`);
+        io.stdout(`${JSON.stringify({ id: resolved.id, variant: resolved.variant, name: resolved.name, golden: resolved.golden ?? null, rows }, null, 2)}\n`);
       } else {
-        io.stdout(`${resolved.id}${resolved.variant ? ` (variant ${resolved.variant})` : ''} → ${resolved.name}\n${formatExplain(rows)}\n`);
+        const pinned = resolved.golden ? `golden ${resolved.golden.file}: experiment ${resolved.golden.experiment}, point ${resolved.golden.point}, promoted ${resolved.golden.promotedAt}\n` : opts.golden ? 'no golden.yaml applies (none promoted for this variant): the recipe as written\n' : '';
+        io.stdout(`${resolved.id}${resolved.variant ? ` (variant ${resolved.variant})` : ''} → ${resolved.name}\n${pinned}${formatExplain(rows)}\n`);
       }
     });
 };

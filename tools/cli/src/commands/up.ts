@@ -52,7 +52,8 @@ interface UpOpts {
   root?: string;
 }
 
-function statusPrinter(io: CliIo): (s: ExperimentStatus) => void {
+/** Live phase/sub-phase: one rewritten line on a TTY, plain lines otherwise. */
+export function statusPrinter(io: CliIo): (s: ExperimentStatus) => void {
   let last = '';
   return (s) => {
     const line = `${s.phase}/${s.subPhase}${s.progress ? ` ${s.progress}` : ''}`;
@@ -60,6 +61,27 @@ function statusPrinter(io: CliIo): (s: ExperimentStatus) => void {
     last = line;
     io.stderr(io.isTTY ? `\r\x1b[2K${line}` : `${line}\n`);
   };
+}
+
+/** The --target flags as a TargetSpec (shared by up and profile). */
+export function targetFrom(
+  o: { target: string; endpoint?: string | undefined; kubeconfig?: string | undefined; context?: string | undefined; namespace?: string | undefined; timeout: number; speedup: number; slowdown: number },
+  io: CliIo,
+): TargetSpec {
+  // the poll interval is a deployment detail, not a flag; LLM_RECIPES_KUBE_POLL_MS shortens it against test servers
+  const pollMs = Number(io.env['LLM_RECIPES_KUBE_POLL_MS'] ?? 2000) || 2000;
+  const target: TargetSpec =
+    o.target === 'local'
+      ? { kind: 'local', speedup: o.speedup, slowdown: o.slowdown }
+      : o.target === 'endpoint'
+        ? { kind: 'endpoint', url: o.endpoint ?? '' }
+        : o.target === 'cluster'
+          ? { kind: 'cluster', kubeconfig: o.kubeconfig ? resolve(io.cwd, o.kubeconfig) : null, context: o.context ?? null, namespace: o.namespace ?? null, timeoutS: o.timeout, pollMs }
+          : (() => {
+              throw new UserError('UNKNOWN_TARGET', `--target: unknown target "${o.target}"`, { hint: 'local | endpoint | cluster' });
+            })();
+  if (target.kind === 'endpoint' && !target.url) throw new UserError('ENDPOINT_REQUIRED', '--target endpoint needs --endpoint URL', { hint: 'e.g. --endpoint http://127.0.0.1:8000' });
+  return target;
 }
 
 export const registerUp: RegisterCommand = (program: Command, io, state) => {
@@ -100,17 +122,7 @@ export const registerUp: RegisterCommand = (program: Command, io, state) => {
       }
       let dir = o.out ? resolve(io.cwd, o.out) : undefined;
       if (ref) {
-        const target: TargetSpec =
-          o.target === 'local'
-            ? { kind: 'local', speedup: o.speedup, slowdown: o.slowdown }
-            : o.target === 'endpoint'
-              ? { kind: 'endpoint', url: o.endpoint ?? '' }
-              : o.target === 'cluster'
-                ? { kind: 'cluster', kubeconfig: o.kubeconfig ? resolve(io.cwd, o.kubeconfig) : null, context: o.context ?? null, namespace: o.namespace ?? null, timeoutS: o.timeout, pollMs: 2000 }
-                : (() => {
-                    throw new UserError('UNKNOWN_TARGET', `--target: unknown target "${o.target}"`, { hint: 'local | endpoint | cluster' });
-                  })();
-        if (target.kind === 'endpoint' && !target.url) throw new UserError('ENDPOINT_REQUIRED', '--target endpoint needs --endpoint URL', { hint: 'e.g. --endpoint http://127.0.0.1:8000' });
+        const target = targetFrom(o, io);
         dir ??= resolve(io.cwd, 'results', ref.replace(/[^\w.-]+/g, '-'));
         planExperiment(dir, {
           root,
