@@ -61,4 +61,29 @@ describe('KubeClient against an API server', () => {
     await expect(k2.waitFor({ apiVersion: dgd.apiVersion, kind: dgd.kind, name: 'qwen' }, dgdReady, dgdFailed, { timeoutMs: 2000, intervalMs: 10 })).rejects.toThrow(/image pull failed/);
     await k2.close();
   });
+
+  it('the fake speaks the API for the calls used: apply conflicts without force, immutable Job templates, missing namespaces and CRDs', async () => {
+    server = await startFakeApiServer({ namespaces: ['llm-lab'] });
+    const apply = (path: string, obj: unknown, manager: string, force: boolean) =>
+      fetch(`${server!.url}${path}?fieldManager=${manager}${force ? '&force=true' : ''}`, { method: 'PATCH', headers: { 'content-type': 'application/apply-patch+yaml' }, body: JSON.stringify(obj) });
+    const path = resourcePath(dgd.apiVersion, dgd.kind, 'llm-lab', 'qwen');
+    expect((await apply(path, dgd, 'llm-recipes', false)).status).toBe(201);
+    expect((await apply(path, dgd, 'llm-recipes', false)).status).toBe(200);
+    const conflict = await apply(path, dgd, 'kubectl', false);
+    expect(conflict.status).toBe(409);
+    expect(((await conflict.json()) as { reason: string }).reason).toBe('Conflict');
+    expect((await apply(path, dgd, 'kubectl', true)).status).toBe(200);
+    const job = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j', namespace: 'llm-lab' }, spec: { template: { spec: { containers: [{ name: 'a', image: 'x:1' }] } } } };
+    const jpath = resourcePath('batch/v1', 'Job', 'llm-lab', 'j');
+    expect((await apply(jpath, job, 'm', true)).status).toBe(201);
+    const changed = { ...job, spec: { template: { spec: { containers: [{ name: 'a', image: 'x:2' }] } } } };
+    expect((await apply(jpath, changed, 'm', true)).status).toBe(422);
+    expect((await apply(resourcePath('v1', 'ConfigMap', 'nope', 'c'), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } }, 'm', true)).status).toBe(404);
+    expect((await fetch(`${server.url}${path}`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: '{}' })).status).toBe(415);
+    await server.close();
+    server = await startFakeApiServer({ dynamoCrds: false });
+    const k = client(server);
+    await expect(k.apply({ ...dgd, metadata: { name: 'qwen', namespace: 'llm-lab' } })).rejects.toThrow(/404 NotFound: the server could not find the requested resource/);
+    await k.close();
+  });
 });

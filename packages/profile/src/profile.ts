@@ -5,6 +5,7 @@
 // measured prefill capacity vs decode throughput, like the SLA profiler), selects, and verifies the selection with a
 // load sweep of the real topology. Both end with the Pareto front, the top-N with evidence, the selection and, with
 // auto-apply, the selection written as a recipe variant, rendered and deployed.
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { loadTokenizer, type BenchTokenizer } from '@llm-recipes/bench';
 import { dgdFailed, dgdReady, KubeClient, type KubeObject } from '@llm-recipes/cluster';
@@ -194,7 +195,8 @@ async function rapid(s: Setup): Promise<{ results: ExperimentResults; choice: To
   const results = assemble(s, points, {
     selected: selected ? { pointId: selected.id, config: selected.config, reason: `estimator: highest tokens/s/GPU (${f(selected.tokensPerSecondPerGpu)}) meeting TTFT ≤ ${s.sla.ttftMs} ms and ITL ≤ ${s.sla.itlMs} ms` } : null,
     top: result.top.map((t) => ({ pointId: `${t.config}/c${t.best!.concurrency}`, config: t.config, evidence: pts.get(`${t.config}/c${t.best!.concurrency}`)!.evidence! })),
-    others: [...result.closest, ...result.others].map((o) => ({ config: o.config, reason: o.reason })),
+    // every config but the selection, with why it lost (the runners-up in the top-N too)
+    others: [...result.top.slice(result.selected ? 1 : 0), ...result.closest, ...result.others].map((o) => ({ config: o.config, reason: o.reason })),
     configs,
     sweeps: null,
   });
@@ -467,7 +469,7 @@ function assemble(
   return {
     schema: 'llm-recipes/experiment-results@1',
     experiment: {
-      id: `${s.spec.strategy}-${Buffer.from(JSON.stringify([s.spec.recipe, s.spec.variant, s.spec.set, s.spec.profile, s.spec.createdAt])).toString('base64url').slice(-12)}`,
+      id: createHash('sha256').update(JSON.stringify([s.spec.recipe, s.spec.variant, s.spec.set, s.spec.strategy, s.spec.profile, s.spec.target.kind, s.spec.createdAt])).digest('hex').slice(0, 16),
       recipe: r.id,
       variant: r.variant ?? null,
       model: r.model.hfId ?? r.recipe.model,

@@ -92,7 +92,9 @@ export class StatusBook {
 
   enter(phase: Phase, subPhase: SubPhase, message: string | null = null): void {
     const s = this.status;
-    if (s.phase === phase && s.subPhase === subPhase && s.message === message) return;
+    if (s.phase === phase && s.subPhase === subPhase && s.message === message && s.history.length > 0) return;
+    // progress belongs to the sub-phase that reported it
+    if (s.subPhase !== subPhase || s.phase !== phase) s.progress = null;
     s.phase = phase;
     s.subPhase = subPhase;
     s.message = message;

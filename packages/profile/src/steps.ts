@@ -48,9 +48,10 @@ const readJson = <T>(p: string): T | null => (existsSync(p) ? (JSON.parse(readFi
 const writeJson = (p: string, v: unknown): void => writeAtomic(p, `${JSON.stringify(v, null, 2)}\n`);
 
 /** The spec's matrix and set overrides as recipe `--set` layers, so rendered benchmark Jobs run the same matrix. */
-export function setLayers(spec: ExperimentSpec): Record<string, unknown> {
+/** The user's `--set a.b=value` strings as one layer (values parsed as JSON when they are JSON, else kept as text). */
+export function userSetLayers(set: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const s of spec.set) {
+  for (const s of set) {
     const i = s.indexOf('=');
     if (i > 0) {
       const raw = s.slice(i + 1);
@@ -63,11 +64,18 @@ export function setLayers(spec: ExperimentSpec): Record<string, unknown> {
       out[s.slice(0, i)] = v;
     }
   }
-  out['benchmark.islOsl'] = spec.matrix.islOsl;
-  out['benchmark.concurrency'] = spec.matrix.concurrency;
-  out['benchmark.requestsPerPoint'] = spec.matrix.requests;
-  out['benchmark.warmupRequests'] = spec.matrix.warmup;
   return out;
+}
+
+/** The `--set` layer of an experiment: the user's overrides plus the experiment's benchmark matrix. */
+export function setLayers(spec: ExperimentSpec): Record<string, unknown> {
+  return {
+    ...userSetLayers(spec.set),
+    'benchmark.islOsl': spec.matrix.islOsl,
+    'benchmark.concurrency': spec.matrix.concurrency,
+    'benchmark.requestsPerPoint': spec.matrix.requests,
+    'benchmark.warmupRequests': spec.matrix.warmup,
+  };
 }
 
 export function resolveFor(ws: Workspace, spec: ExperimentSpec): ResolvedRecipe {

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { UserError } from '@llm-recipes/errors';
-import { loadWorkspace, normalizeGpuId, type Workspace } from '@llm-recipes/recipe';
-import { resolveFor } from './steps.ts';
+import { InvalidInputError, UserError } from '@llm-recipes/errors';
+import { loadWorkspace, normalizeGpuId, resolveRecipe, type Workspace } from '@llm-recipes/recipe';
+import { userSetLayers } from './steps.ts';
 import { saveSpec, type ExperimentSpec, type ProfileSettings, type TargetSpec } from './spec.ts';
 
 export interface PlanOptions {
@@ -78,8 +78,10 @@ export function planExperiment(dir: string, o: PlanOptions): ExperimentSpec {
     createdAt: new Date().toISOString(),
   };
   // the recipe's own benchmark section is the default matrix; flags override it
-  const resolved = resolveFor(ws, probe);
-  const b = resolved.recipe.benchmark;
+  // resolved without the placeholder matrix, so the recipe's own benchmark section shows through
+  const res = resolveRecipe(ws, { recipe, variant: o.variant, set: userSetLayers(probe.set) });
+  if (!res.resolved || res.issues.some((i) => i.severity !== 'warning')) throw new InvalidInputError(res.issues);
+  const b = res.resolved.recipe.benchmark;
   probe.matrix = {
     islOsl: o.islOsl ?? b.islOsl.map(([i, x]) => [i, x] as [number, number]),
     concurrency: o.concurrency ?? [...b.concurrency],

@@ -42,7 +42,7 @@ function pareto(){const svg=document.getElementById('pareto-chart'),W=640,H=380,
 function show(id){const p=D.results.points.find(x=>x.id===id);const c=D.results.configs.find(x=>x.config===p.config)||D.results.configs[0];
  document.querySelectorAll('.pt').forEach(e=>e.classList.toggle('sel',e.getAttribute('data-id')===id));
  document.getElementById('point-title').textContent=p.config+' · concurrency '+p.concurrency+' · ISL '+p.isl+'/OSL '+p.osl;
- const rows=[['tokens/s/user',p.tokensPerSecondPerUser],['tokens/s/GPU',p.tokensPerSecondPerGpu],['output tok/s',p.outputTokensPerSecond],['TTFT p50 ms',p.ttftP50],['TTFT p90 ms',p.ttftP90],['ITL p50 ms',p.itlP50],['E2E p50 ms',p.e2eP50],['GPUs',p.gpus],['error rate %',p.errorRate*100]];
+ const rows=[['tokens/s/user',p.tokensPerSecondPerUser],['tokens/s/GPU',p.tokensPerSecondPerGpu],['output tok/s',p.outputTokensPerSecond],['TTFT p50 ms',p.ttftP50],['TTFT p90 ms',p.ttftP90],['TPOT p50 ms',p.tpotP50],['ITL p50 ms (chunk gaps)',p.itlP50],['E2E p50 ms',p.e2eP50],['GPUs',p.gpus],['error rate %',p.errorRate*100]];
  document.getElementById('point-metrics').innerHTML=rows.map(r=>'<tr><td>'+r[0]+'</td><td>'+(r[1]==null?'—':Number(r[1]).toFixed(2))+'</td></tr>').join('')+'<tr><td>SLA</td><td class="'+(p.meetsSla?'ok':'bad')+'">'+(p.meetsSla?'met':'missed')+'</td></tr>';
  document.getElementById('dgd').textContent=c?c.dgdYaml:'';document.getElementById('point-panel').hidden=false}
 function latency(id,key,label){const svg=document.getElementById(id),W=400,H=220,m=44;const P=D.results.points.filter(p=>p[key]!=null);if(!P.length)return;
@@ -55,7 +55,7 @@ function latency(id,key,label){const svg=document.getElementById(id),W=400,H=220
   el('text',{x:W-12,y:14*i,'text-anchor':'end',fill:col},svg).textContent=g}}
 document.getElementById('copy').addEventListener('click',()=>{const t=document.getElementById('dgd').textContent;(navigator.clipboard?navigator.clipboard.writeText(t):Promise.reject()).catch(()=>{const r=document.createRange();r.selectNodeContents(document.getElementById('dgd'));getSelection().removeAllRanges();getSelection().addRange(r)})});
 document.getElementById('download').addEventListener('click',()=>{const a=document.createElement('a');a.href=URL.createObjectURL(new Blob([document.getElementById('dgd').textContent],{type:'application/yaml'}));a.download='dgd.yaml';a.click()});
-pareto();latency('ttft-chart','ttftP50','TTFT p50 ms');latency('itl-chart','itlP50','ITL p50 ms');
+pareto();latency('ttft-chart','ttftP50','TTFT p50 ms');latency('itl-chart','tpotP50','ITL (TPOT) p50 ms');
 if(D.results.selected)show(D.results.selected.pointId);`;
 
 /** A single self-contained HTML file: interactive Pareto chart (click a point → its config and DGD), latency charts, comparison. */
@@ -66,7 +66,7 @@ export function renderHtmlReport(r: ExperimentResults, options: { comparison?: C
     .sort((a, b) => a.config.localeCompare(b.config) || a.isl - b.isl || a.concurrency - b.concurrency)
     .map((p) => {
       const cost = costPerMillionTokens(p, r.gpuHourlyUsd);
-      return `<tr><td>${esc(p.config)}${r.pareto.includes(p.id) ? ' ◆' : ''}</td><td>${p.isl}/${p.osl}</td><td>${p.concurrency}</td><td>${p.tokensPerSecondPerUser.toFixed(1)}</td><td>${p.tokensPerSecondPerGpu.toFixed(1)}</td><td>${p.ttftP50?.toFixed(1) ?? '—'}</td><td>${p.itlP50?.toFixed(2) ?? '—'}</td><td class="${p.meetsSla ? 'ok' : 'bad'}">${p.meetsSla ? 'met' : 'missed'}</td><td>${cost === null ? '—' : `$${cost.toFixed(3)}`}</td></tr>`;
+      return `<tr><td>${esc(p.config)}${r.pareto.includes(p.id) ? ' ◆' : ''}</td><td>${p.isl}/${p.osl}</td><td>${p.concurrency}</td><td>${p.tokensPerSecondPerUser.toFixed(1)}</td><td>${p.tokensPerSecondPerGpu.toFixed(1)}</td><td>${p.ttftP50?.toFixed(1) ?? '—'}</td><td>${(p.tpotP50 ?? p.itlP50)?.toFixed(2) ?? '—'}</td><td class="${p.meetsSla ? 'ok' : 'bad'}">${p.meetsSla ? 'met' : 'missed'}</td><td>${cost === null ? '—' : `$${cost.toFixed(3)}`}</td></tr>`;
     })
     .join('\n');
   const cmp = options.comparison;
@@ -89,7 +89,7 @@ ${r.selected ? `<p>Selected: <b>${esc(r.selected.config)}</b> — ${esc(r.select
 <p>◆ blue: Pareto front meeting the SLA · light blue: other SLA-meeting points · orange: misses the SLA</p></section>
 <section><h2>Latency vs concurrency</h2><svg id="ttft-chart" width="400" height="220"></svg><svg id="itl-chart" width="400" height="220"></svg></section>
 ${cmpHtml}
-<section><h2>All points</h2><table><tr><th>config</th><th>ISL/OSL</th><th>conc.</th><th>tok/s/user</th><th>tok/s/GPU</th><th>TTFT p50</th><th>ITL p50</th><th>SLA</th><th>$/M tok</th></tr>
+<section><h2>All points</h2><table><tr><th>config</th><th>ISL/OSL</th><th>conc.</th><th>tok/s/user</th><th>tok/s/GPU</th><th>TTFT p50</th><th>ITL (TPOT) p50</th><th>SLA</th><th>$/M tok</th></tr>
 ${rows}</table></section>
 </div><aside><section id="point-panel" hidden><h2 id="point-title"></h2><table id="point-metrics"></table>
 <h2>DynamoGraphDeployment</h2><button id="copy" type="button">Copy</button><button id="download" type="button">Download dgd.yaml</button><pre id="dgd"></pre></section></aside></main>

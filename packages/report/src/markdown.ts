@@ -1,4 +1,4 @@
-import type { ExperimentResults, MeasuredPoint } from '@llm-recipes/profile';
+import { slaItl, type ExperimentResults, type MeasuredPoint } from '@llm-recipes/profile';
 import type { Comparison } from './compare.ts';
 
 const f = (n: number | null | undefined, d = 1): string => (n === null || n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(d));
@@ -11,13 +11,13 @@ export function costPerMillionTokens(p: Pick<MeasuredPoint, 'gpus' | 'outputToke
 
 function pointRow(p: MeasuredPoint, r: ExperimentResults, mark = ''): string {
   const cost = costPerMillionTokens(p, r.gpuHourlyUsd);
-  return `| ${mark}${p.config} | ${p.isl}/${p.osl} | ${p.concurrency} | ${f(p.tokensPerSecondPerUser)} | ${f(p.tokensPerSecondPerGpu)} | ${f(p.ttftP50)} | ${f(p.itlP50, 2)} | ${p.meetsSla ? '✅' : '❌'} |${r.gpuHourlyUsd !== null ? ` ${cost === null ? '—' : `$${cost.toFixed(3)}`} |` : ''}`;
+  return `| ${mark}${p.config} | ${p.isl}/${p.osl} | ${p.concurrency} | ${f(p.tokensPerSecondPerUser)} | ${f(p.tokensPerSecondPerGpu)} | ${f(p.ttftP50)} | ${f(slaItl(p), 2)} | ${p.meetsSla ? '✅' : '❌'} |${r.gpuHourlyUsd !== null ? ` ${cost === null ? '—' : `$${cost.toFixed(3)}`} |` : ''}`;
 }
 
 function tableHead(r: ExperimentResults): string {
   const cost = r.gpuHourlyUsd !== null;
   return [
-    `| config | ISL/OSL | concurrency | tok/s/user | tok/s/GPU | TTFT p50 ms | ITL p50 ms | SLA |${cost ? ' $/M tok |' : ''}`,
+    `| config | ISL/OSL | concurrency | tok/s/user | tok/s/GPU | TTFT p50 ms | ITL (TPOT) p50 ms | SLA |${cost ? ' $/M tok |' : ''}`,
     `|---|---|---:|---:|---:|---:|---:|:---:|${cost ? '---:|' : ''}`,
   ].join('\n');
 }
@@ -83,7 +83,7 @@ export function renderMarkdownReport(r: ExperimentResults, options: { comparison
   out.push(`- ${verdict.text}`);
   if (sel) {
     const cost = costPerMillionTokens(sel, r.gpuHourlyUsd);
-    out.push(`- Selected: **${sel.config}** at concurrency ${sel.concurrency} (ISL ${sel.isl}/OSL ${sel.osl}): ${f(sel.tokensPerSecondPerGpu)} tok/s/GPU, ${f(sel.tokensPerSecondPerUser)} tok/s/user, TTFT p50 ${f(sel.ttftP50)} ms, ITL p50 ${f(sel.itlP50, 2)} ms — ${r.selected!.reason}.`);
+    out.push(`- Selected: **${sel.config}** at concurrency ${sel.concurrency} (ISL ${sel.isl}/OSL ${sel.osl}): ${f(sel.tokensPerSecondPerGpu)} tok/s/GPU, ${f(sel.tokensPerSecondPerUser)} tok/s/user, TTFT p50 ${f(sel.ttftP50)} ms, ITL (TPOT) p50 ${f(slaItl(sel), 2)} ms — ${r.selected!.reason}.`);
     if (cost !== null) out.push(`- Cost at the selection: **$${cost.toFixed(3)} per million output tokens** at $${r.gpuHourlyUsd!.toFixed(2)}/GPU-hour × ${sel.gpus} GPU(s).`);
   } else {
     out.push('- Selected: none (no point completed).');
@@ -117,6 +117,22 @@ export function renderMarkdownReport(r: ExperimentResults, options: { comparison
     out.push('|---|---:|---:|---:|---:|');
     for (const s of r.sweeps.prefill) out.push(`| prefill (x = ISL) | ${s.tp} | ${s.x} | ${f(s.latencyMs)} | ${f(s.tokensPerSecondPerGpu)} |`);
     for (const s of r.sweeps.decode) out.push(`| decode (x = concurrency) | ${s.tp} | ${s.x} | ${f(s.latencyMs, 2)} | ${f(s.tokensPerSecondPerGpu)} |`);
+    for (const s of r.sweeps.load ?? []) out.push(`| load (x = concurrency) | ${s.tp} | ${s.x} | ${f(s.latencyMs, 2)} | ${f(s.tokensPerSecondPerGpu)} |`);
+    out.push('');
+    out.push('Latency is TTFT for the prefill sweep and ITL (p50 TPOT) for decode and load; prefill tok/s/GPU = ISL ÷ TTFT ÷ TP.');
+    const stops = [...r.sweeps.prefill, ...r.sweeps.decode].filter((s) => s.stop);
+    if (stops.length > 0) {
+      out.push('');
+      out.push('Early stops:');
+      for (const s of stops) out.push(`- TP ${s.tp}: ${s.stop}`);
+    }
+    out.push('');
+  }
+  if (r.others && r.others.length > 0) {
+    out.push('## Why the others lost');
+    out.push('');
+    for (const o of r.others.slice(0, 20)) out.push(`- **${o.config}** — ${o.reason}`);
+    if (r.others.length > 20) out.push(`- … and ${r.others.length - 20} more (results.json lists all)`);
     out.push('');
   }
   out.push('## All points');

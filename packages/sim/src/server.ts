@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { SimCluster, type StepModelFactory, parametricStepModels } from './cluster.ts';
 import { resolveSimConfig, type SimConfig, type SimConfigInput } from './config.ts';
 import { nowMs } from './clock.ts';
@@ -57,8 +57,62 @@ class HttpError extends Error {
 
 const MAX_BODY = 64 * 1024 * 1024;
 
-// Precomputed JSON fragments for each output word: a chunk is then a few string concatenations, no JSON.stringify.
-const WORD_JSON = OUTPUT_WORDS.map((w) => JSON.stringify(w));
+// Every content chunk is the request's constant head (id, object, created, model) followed by one of these tails,
+// so emitting a token is one concatenation: no JSON.stringify, no object per chunk. Words are ASCII, so a tail's
+// byte length is its string length.
+const CHAT_TAIL = OUTPUT_WORDS.map((w) => `"delta":{"content":${JSON.stringify(w)}},"logprobs":null,"finish_reason":null}]}\n\n`);
+const TEXT_TAIL = OUTPUT_WORDS.map((w) => `"text":${JSON.stringify(w)},"logprobs":null,"finish_reason":null}]}\n\n`);
+const lastTail = (api: 'chat' | 'completions', w: number, reason: string): string =>
+  api === 'chat'
+    ? `"delta":{"content":${JSON.stringify(OUTPUT_WORDS[w])}},"logprobs":null,"finish_reason":"${reason}"}]}\n\n`
+    : `"text":${JSON.stringify(OUTPUT_WORDS[w])},"logprobs":null,"finish_reason":"${reason}"}]}\n\n`;
+
+/**
+ * Writes SSE events of one streamed response. On an HTTP/1.1 response that owns its socket (not queued behind a
+ * pipelined one), each event goes straight to the socket as one chunked-encoding frame: one `socket.write` (one
+ * syscall, one TCP segment with Nagle off) per token, without ServerResponse's per-write cork, nextTick uncork and
+ * four-part writev. Otherwise (HTTP/1.0, pipelining) it falls back to `res.write`. `res.end()` still closes the
+ * response, so keep-alive bookkeeping and the terminating zero-length chunk stay Node's.
+ */
+class SseWriter {
+  private readonly res: ServerResponse;
+  private readonly socket: Socket | null;
+  private readonly head: string;
+  private readonly headBytes: number;
+
+  constructor(req: IncomingMessage, res: ServerResponse, head: string) {
+    this.res = res;
+    this.head = head;
+    this.headBytes = Buffer.byteLength(head);
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    res.flushHeaders();
+    // res.socket is only set while this response is the connection's current one; chunked framing needs HTTP/1.1
+    const sock = res.socket;
+    this.socket = req.httpVersion === '1.1' && sock !== null && res.chunkedEncoding ? sock : null;
+  }
+
+  /** Writes `head + tail` (tail ASCII) as one event. */
+  event(tail: string): void {
+    const sock = this.socket;
+    if (sock === null) {
+      if (!this.res.writableEnded && !this.res.destroyed) this.res.write(this.head + tail);
+      return;
+    }
+    if (sock.destroyed || !sock.writable) return;
+    sock.write(`${(this.headBytes + tail.length).toString(16)}\r\n${this.head}${tail}\r\n`);
+  }
+
+  /** Writes an arbitrary event (rare: role and usage chunks), byte length computed. */
+  raw(text: string): void {
+    const sock = this.socket;
+    if (sock === null) {
+      if (!this.res.writableEnded && !this.res.destroyed) this.res.write(text);
+      return;
+    }
+    if (sock.destroyed || !sock.writable) return;
+    sock.write(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`);
+  }
+}
 
 /** Starts the OpenAI-compatible simulator; resolves once it listens. */
 export async function startSimulator(input: SimConfigInput | SimConfig = {}, options: SimulatorOptions = {}): Promise<RunningSimulator> {
@@ -74,7 +128,8 @@ export async function startSimulator(input: SimConfigInput | SimConfig = {}, opt
 
   const isReady = (): boolean => nowMs() - startedAt >= config.faults.readyDelayMs;
 
-  const server = createServer({ keepAlive: true, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+  // noDelay: each token is its own TCP segment at once; Nagle would hold it behind an unacknowledged one
+  const server = createServer({ keepAlive: true, noDelay: true, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (err instanceof HttpError) return sendError(res, err);
       sendError(res, new HttpError(500, 'InternalServerError', err instanceof Error ? err.message : String(err)));
@@ -182,6 +237,9 @@ export async function startSimulator(input: SimConfigInput | SimConfig = {}, opt
     const object = api === 'chat' ? 'chat.completion.chunk' : 'text_completion';
     const head = `data: {"id":"${id}","object":"${object}","created":${created},"model":${JSON.stringify(config.model.name)},"choices":[{"index":0,`;
     const text: string[] = [];
+    const tails = api === 'chat' ? CHAT_TAIL : TEXT_TAIL;
+    // created once the request is accepted (tokens start a step later at the earliest)
+    let sse: SseWriter | undefined;
     let emitted = 0;
     let scheduledAt: number | undefined;
     let ended = false;
@@ -209,15 +267,8 @@ export async function startSimulator(input: SimConfigInput | SimConfig = {}, opt
             metrics.observe('time_per_output_token_seconds', itl);
           }
           seq.lastTokenPrevMs = t;
-          if (stream) {
-            const last = emitted === outputTokens;
-            const fin = last ? `"${finishReason}"` : 'null';
-            res.write(
-              api === 'chat'
-                ? `${head}"delta":{"content":${WORD_JSON[w]}},"logprobs":null,"finish_reason":${fin}}]}\n\n`
-                : `${head}"text":${WORD_JSON[w]},"logprobs":null,"finish_reason":${fin}}]}\n\n`,
-            );
-          } else text.push(OUTPUT_WORDS[w]!);
+          if (stream) sse?.event(emitted === outputTokens ? lastTail(api, w, finishReason) : tails[w]!);
+          else text.push(OUTPUT_WORDS[w]!);
           if (emitted === cutAfter) {
             // injected mid-stream disconnect: the connection dies without a final chunk
             ended = true;
@@ -237,7 +288,7 @@ export async function startSimulator(input: SimConfigInput | SimConfig = {}, opt
           }
           ended = true;
           if (stream) {
-            if (includeUsage) res.write(`${head.slice(0, head.lastIndexOf('"choices"'))}"choices":[],"usage":${JSON.stringify(usage(seq))}}\n\n`);
+            if (includeUsage) sse?.raw(`${head.slice(0, head.lastIndexOf('"choices"'))}"choices":[],"usage":${JSON.stringify(usage(seq))}}\n\n`);
             res.end('data: [DONE]\n\n');
           } else {
             const content = text.join('');
@@ -277,8 +328,8 @@ export async function startSimulator(input: SimConfigInput | SimConfig = {}, opt
     }
     stats.accepted++;
     if (stream) {
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-      if (api === 'chat') res.write(`${head}"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n`);
+      sse = new SseWriter(req, res, head);
+      if (api === 'chat') sse.event(`"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n`);
     }
     res.on('close', () => {
       if (!ended) {
@@ -286,7 +337,6 @@ export async function startSimulator(input: SimConfigInput | SimConfig = {}, opt
         handle.abort();
       }
     });
-    void req;
   }
 
   function sendError(res: ServerResponse, err: HttpError): void {

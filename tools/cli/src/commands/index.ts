@@ -10,6 +10,7 @@ import { registerBench } from './bench.ts';
 import { registerBenchMerge } from './bench-merge.ts';
 import { registerSim } from './sim.ts';
 import { registerUp, registerReport, registerStatus } from './up.ts';
+import { registerProfile } from './profile.ts';
 import { registerCi } from './ci.ts';
 import { registerPromote } from './promote.ts';
 
@@ -17,4 +18,4 @@ import { registerPromote } from './promote.ts';
 export type RegisterCommand = (program: Command, io: CliIo, state: { exitCode: number }) => void;
 
 // Each command lives in its own file beside this one and is listed here.
-export const commands: RegisterCommand[] = [registerValidate, registerRender, registerExplain, registerNew, registerEstimate, registerSearch, registerBench, registerBenchMerge, registerSim, registerCi, registerPromote, registerUp, registerReport, registerStatus];
+export const commands: RegisterCommand[] = [registerValidate, registerRender, registerExplain, registerNew, registerEstimate, registerSearch, registerBench, registerBenchMerge, registerSim, registerCi, registerPromote, registerUp, registerReport, registerStatus, registerProfile];

@@ -7,12 +7,12 @@ import type { CliIo } from '../io.ts';
 import type { RegisterCommand } from './index.ts';
 import { findWorkspaceRoot } from './workspace-root.ts';
 
-const posNum = (v: string): number => {
+export const posNum = (v: string): number => {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${v}"`);
   return n;
 };
-const posInt = (v: string): number => {
+export const posInt = (v: string): number => {
   const n = posNum(v);
   if (!Number.isInteger(n)) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
   return n;
@@ -24,7 +24,7 @@ const islOslList = (v: string): [number, number][] =>
     if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new InvalidArgumentError(`"${part}" is not ISLxOSL (e.g. 512x128)`);
     return [Number(m[1]), Number(m[2])];
   });
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
+export const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 interface UpOpts {
   mode?: 'agg' | 'disagg';
@@ -38,6 +38,7 @@ interface UpOpts {
   context?: string;
   namespace?: string;
   timeout: number;
+  pollInterval: number;
   out?: string;
   step?: string;
   islOsl?: [number, number][];
@@ -65,11 +66,10 @@ export function statusPrinter(io: CliIo): (s: ExperimentStatus) => void {
 
 /** The --target flags as a TargetSpec (shared by up and profile). */
 export function targetFrom(
-  o: { target: string; endpoint?: string | undefined; kubeconfig?: string | undefined; context?: string | undefined; namespace?: string | undefined; timeout: number; speedup: number; slowdown: number },
+  o: { target: string; endpoint?: string | undefined; kubeconfig?: string | undefined; context?: string | undefined; namespace?: string | undefined; timeout: number; pollInterval: number; speedup: number; slowdown: number },
   io: CliIo,
 ): TargetSpec {
-  // the poll interval is a deployment detail, not a flag; LLM_RECIPES_KUBE_POLL_MS shortens it against test servers
-  const pollMs = Number(io.env['LLM_RECIPES_KUBE_POLL_MS'] ?? 2000) || 2000;
+  const pollMs = Math.round(o.pollInterval * 1000);
   const target: TargetSpec =
     o.target === 'local'
       ? { kind: 'local', speedup: o.speedup, slowdown: o.slowdown }
@@ -102,6 +102,7 @@ export const registerUp: RegisterCommand = (program: Command, io, state) => {
     .option('--context <name>', 'cluster target: kubeconfig context (default: current)')
     .option('--namespace <ns>', "cluster target: namespace (default: the context's)")
     .option('--timeout <s>', 'cluster target: seconds to wait for Ready and for each benchmark Job', posNum, 3600)
+    .option('--poll-interval <s>', 'cluster target: seconds between status polls', posNum, 2)
     .option('--out <dir>', 'experiment directory (default results/<recipe-name>)')
     .option('--step <list>', `run only these steps against --out (${STEPS.join(', ')})`)
     .option('--isl-osl <list>', 'matrix ISL×OSL pairs, e.g. 512x128,2048x256 (default: the recipe benchmark section)', islOslList)
