@@ -3,9 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadWorkspace, resolveRecipe } from '@llm-recipes/recipe';
+import { GoldenSchema, loadWorkspace, resolveRecipe } from '@llm-recipes/recipe';
 import { createGitHubClient } from './client.ts';
-import { GoldenSchema } from './golden.ts';
 import { promote } from './promote.ts';
 import { gitIn, startFakeGitHub, tempRecipesRepo, writeFakeExperiment, type FakeGitHub, type TempRepo } from './testing/index.ts';
 import { parse } from 'yaml';

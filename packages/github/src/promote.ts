@@ -1,24 +1,22 @@
 import path from 'node:path';
 import { CheckFailedError, InvalidInputError, UserError } from '@llm-recipes/errors';
-import { findRecipeId, loadWorkspace, resolveRecipe, totalGpus, type Recipe } from '@llm-recipes/recipe';
+import { pointMeetsSla, selectPoint, slaItl, type MeasuredPoint } from '@llm-recipes/profile';
+import { findRecipeId, GOLDEN_FILE, loadWorkspace, readGolden, resolveRecipe, writeGolden, type Golden, type Recipe } from '@llm-recipes/recipe';
 import { renderCluster, writeClusters, type RenderedFiles, type WriteResult } from '@llm-recipes/render';
 import type { GitHubOctokit } from './client.ts';
-import { readExperiment, type Experiment } from './experiment.ts';
+import { readEvidence, type ExperimentEvidence } from './evidence.ts';
 import { git } from './git.ts';
-import { GOLDEN_FILE, readGolden, writeGolden, type Golden } from './golden.ts';
 import { openPromotionPr, type PromotionPrResult } from './pulls.ts';
-import { candidates, round, selectBest, SELECTION_RULE, type Candidate, type Percentile } from './select.ts';
 
 export interface PromoteOptions {
   /** Repository root (holds recipes/ and clusters/). */
   root: string;
   /** Recipe id or directory. */
   recipe: string;
-  /** Experiment directory. */
+  /** Experiment directory (`recipes up` / `recipes ci profile`, or `recipes bench --recipe`). */
   from: string;
   /** Promote this point instead of the best one meeting the SLA (it must meet the SLA too). */
   point?: string | undefined;
-  percentile?: Percentile | undefined;
   who: string;
   /** Link to the run that produced the experiment, recorded as evidence. */
   evidenceUrl?: string | undefined;
@@ -31,6 +29,19 @@ export interface PromoteOptions {
   base?: string | undefined;
   github?: { octokit: GitHubOctokit; owner: string; repo: string } | undefined;
   now?: Date | undefined;
+}
+
+/** The numbers promotion records for a point (ms, tokens/s). */
+export type PointMetrics = Golden['point']['metrics'];
+
+/** A completed point with its metrics and SLA verdict, for the evidence table. */
+export interface Candidate {
+  id: string;
+  concurrency: number | null;
+  rate: number | null;
+  metrics: PointMetrics;
+  /** Why the point misses the SLA; empty when it meets it. */
+  misses: string[];
 }
 
 export interface PromoteResult {
@@ -57,23 +68,50 @@ function pickConfig(recipe: Recipe): Golden['config'] {
   };
 }
 
-function experimentRecipe(exp: Experiment, id: string): { variant: string | undefined } {
-  const inputs = exp.manifest.inputs as { recipe?: unknown; variant?: unknown };
-  if (typeof inputs.recipe !== 'string') {
-    throw new UserError('PROMOTE_NO_RECIPE', `experiment ${exp.manifest.id} (${exp.dir}) was not run from a recipe`, {
-      hint: 'promote experiments made with `recipes bench --recipe <dir>` or by the profile job',
+function experimentRecipe(exp: ExperimentEvidence, id: string): { variant: string | undefined } {
+  if (exp.recipe === undefined) {
+    throw new UserError('PROMOTE_NO_RECIPE', `experiment ${exp.id} (${exp.dir}) was not run from a recipe`, {
+      hint: 'promote experiments made by `recipes up <recipe>`, `recipes ci profile` or `recipes bench --recipe <dir>`',
     });
   }
-  if (inputs.recipe !== id) {
-    throw new UserError('PROMOTE_RECIPE_MISMATCH', `experiment ${exp.manifest.id} measured ${inputs.recipe}, not ${id}`, {
-      hint: `promote it as: recipes promote ${inputs.recipe} --from ${exp.dir}`,
+  if (exp.recipe !== id) {
+    throw new UserError('PROMOTE_RECIPE_MISMATCH', `experiment ${exp.id} measured ${exp.recipe}, not ${id}`, {
+      hint: `promote it as: recipes promote ${exp.recipe} --from ${exp.dir}`,
     });
   }
-  return { variant: typeof inputs.variant === 'string' ? inputs.variant : undefined };
+  return { variant: exp.variant };
+}
+
+const r2 = (x: number): number => Math.round(x * 100) / 100;
+
+/** Why a measured point misses the SLA, under the product's one rule (profile's pointMeetsSla); empty when it meets it. */
+export function slaMisses(p: MeasuredPoint, sla: { ttftMs: number; itlMs: number }): string[] {
+  if (pointMeetsSla(p, sla)) return [];
+  const out: string[] = [];
+  const itl = slaItl(p);
+  if (p.ttftP50 === null || itl === null) out.push('no latency measured');
+  if (p.ttftP50 !== null && p.ttftP50 > sla.ttftMs) out.push(`TTFT p50 ${r2(p.ttftP50)} ms > ${sla.ttftMs} ms`);
+  if (itl !== null && itl > sla.itlMs) out.push(`ITL p50 ${r2(itl)} ms > ${sla.itlMs} ms`);
+  if (p.errorRate > 0.01) out.push(`error rate ${r2(p.errorRate * 100)} % > 1 %`);
+  return out;
+}
+
+function metricsOf(p: MeasuredPoint): PointMetrics {
+  return {
+    ttftMs: p.ttftP50 ?? Number.NaN,
+    itlMs: slaItl(p) ?? Number.NaN,
+    tpotMs: p.tpotP50,
+    e2eMs: p.e2eP50,
+    tokensPerSecondPerGpu: p.tokensPerSecondPerGpu,
+    tokensPerSecondPerUser: p.tokensPerSecondPerUser > 0 ? p.tokensPerSecondPerUser : null,
+    outputTokensPerSecond: p.outputTokensPerSecond,
+    requestsPerSecond: p.requestsPerSecond,
+    errorRate: p.errorRate,
+  };
 }
 
 function fmt(x: number | null): string {
-  return x === null ? '–' : String(round(x));
+  return x === null ? '–' : String(r2(x));
 }
 
 /** The evidence block: selection, candidates table, change vs the previous golden, hashes. */
@@ -92,13 +130,13 @@ export function promotionEvidence(golden: Golden, all: readonly Candidate[], cha
   if (golden.previous) {
     const delta = ((m.tokensPerSecondPerGpu - golden.previous.tokensPerSecondPerGpu) / golden.previous.tokensPerSecondPerGpu) * 100;
     const verdict = delta < -5 ? '⚠️ regression' : delta > 5 ? '✅ improvement' : '≈ unchanged';
-    lines.push(`Previous golden: \`${golden.previous.point}\` of experiment \`${golden.previous.experiment}\` at ${fmt(golden.previous.tokensPerSecondPerGpu)} tok/s/GPU → **${delta >= 0 ? '+' : ''}${round(delta)} %** (${verdict}).`, '');
+    lines.push(`Previous golden: \`${golden.previous.point}\` of experiment \`${golden.previous.experiment}\` at ${fmt(golden.previous.tokensPerSecondPerGpu)} tok/s/GPU → **${delta >= 0 ? '+' : ''}${r2(delta)} %** (${verdict}).`, '');
   }
   lines.push('| point | load | TTFT ms | ITL ms | tok/s/GPU | tok/s/user | errors | SLA |', '|---|---:|---:|---:|---:|---:|---:|---|');
   for (const c of all) {
     const sel = c.id === golden.point.id;
     const load = c.concurrency !== null ? `c=${c.concurrency}` : `r=${c.rate}`;
-    const cells = [c.id, load, fmt(c.metrics.ttftMs), fmt(c.metrics.itlMs), fmt(c.metrics.tokensPerSecondPerGpu), fmt(c.metrics.tokensPerSecondPerUser), `${round(c.metrics.errorRate * 100)} %`, c.misses.length === 0 ? 'meets' : c.misses.join('; ')];
+    const cells = [c.id, load, fmt(c.metrics.ttftMs), fmt(c.metrics.itlMs), fmt(c.metrics.tokensPerSecondPerGpu), fmt(c.metrics.tokensPerSecondPerUser), `${r2(c.metrics.errorRate * 100)} %`, c.misses.length === 0 ? 'meets' : c.misses.join('; ')];
     lines.push(`| ${cells.map((x, i) => (sel && i === 0 ? `**${x}** ⭐` : x)).join(' | ')} |`);
   }
   lines.push(
@@ -106,8 +144,8 @@ export function promotionEvidence(golden: Golden, all: readonly Candidate[], cha
     '<details><summary>Evidence</summary>',
     '',
     `- experiment \`${golden.experiment.id}\` (created ${golden.experiment.createdAt})${golden.experiment.url ? `, run: ${golden.experiment.url}` : ''}`,
-    `- manifest.json sha256 \`${golden.experiment.manifestSha256}\``,
-    `- points/${golden.point.id}/summary.json sha256 \`${golden.experiment.summarySha256}\``,
+    `- ${golden.experiment.manifestPath ?? 'manifest.json'} sha256 \`${golden.experiment.manifestSha256}\``,
+    `- ${golden.experiment.summaryPath ?? `points/${golden.point.id}/summary.json`} sha256 \`${golden.experiment.summarySha256}\``,
     ...Object.entries(golden.experiment.deployedManifests).map(([p, h]) => `- deployed \`${p}\` sha256 \`${h.sha256}\``),
     `- promoted by ${golden.promotedBy} at ${golden.promotedAt}`,
     '',
@@ -142,23 +180,23 @@ export async function promote(o: PromoteOptions): Promise<PromoteResult> {
   if (id === undefined) {
     throw new InvalidInputError(resolveRecipe(ws, { recipe: o.recipe }).issues);
   }
-  const exp = readExperiment(o.from);
+  const exp = readEvidence(o.from);
   const { variant } = experimentRecipe(exp, id);
   const resolved = resolveRecipe(ws, { recipe: id, variant });
   if (!resolved.resolved) throw new InvalidInputError(resolved.issues);
   const current = resolved.resolved.recipe;
-  const measured = (exp.manifest.recipe as Recipe | null) ?? current;
-  const inputsGpus = (exp.manifest.inputs as { gpus?: unknown }).gpus;
-  const gpus = typeof inputsGpus === 'number' && inputsGpus > 0 ? inputsGpus : totalGpus(measured);
-  const percentile = o.percentile ?? 'p50';
+  const measured = exp.measuredRecipe ?? current;
+  // the SLA in force now decides, under the same rule the profiler selects with (profile's selectPoint)
   const sla = current.sla;
-  const all = candidates(exp.points, { sla, gpus, percentile });
+  const points = exp.points.map((e) => ({ ...e.measured, id: e.id, meetsSla: pointMeetsSla(e.measured, sla) }));
+  const all: Candidate[] = exp.points.map((e, i) => ({ id: e.id, concurrency: e.measured.concurrency || null, rate: e.rate, metrics: metricsOf(points[i]!), misses: slaMisses(points[i]!, sla) }));
 
   let selected: Candidate | undefined;
+  let reason: string;
   if (o.point !== undefined) {
-    selected = all.find((c) => c.id === o.point);
+    selected = all.find((c) => c.id === o.point || exp.points.find((e) => e.id === c.id)?.measured.id === o.point);
     if (!selected) {
-      throw new UserError('PROMOTE_NO_POINT', `experiment ${exp.manifest.id} has no completed point "${o.point}"`, {
+      throw new UserError('PROMOTE_NO_POINT', `experiment ${exp.id} has no completed point "${o.point}"`, {
         hint: all.length > 0 ? `completed points: ${all.map((c) => c.id).join(', ')}` : 'the experiment has no completed points',
       });
     }
@@ -167,16 +205,19 @@ export async function promote(o: PromoteOptions): Promise<PromoteResult> {
         hint: 'promote a point that meets the SLA (omit --point to take the best one), or change the recipe SLA in its own PR',
       });
     }
+    reason = `chosen by ${o.who}; meets TTFT ≤ ${sla.ttftMs} ms and ITL ≤ ${sla.itlMs} ms at p50 with at most 1 % errors`;
   } else {
-    selected = selectBest(all);
-    if (!selected) {
+    const sel = selectPoint(points, sla);
+    if (!sel || !sel.meetsSla) {
       const why = all.map((c) => `  ${c.id}: ${c.misses.join('; ')}`).join('\n');
-      throw new CheckFailedError('PROMOTE_SLA_MISS', `no point of experiment ${exp.manifest.id} meets the SLA of ${id} (TTFT ≤ ${sla.ttftMs} ms, ITL ≤ ${sla.itlMs} ms)${why ? `:\n${why}` : ''}`, {
+      throw new CheckFailedError('PROMOTE_SLA_MISS', `no point of experiment ${exp.id} meets the SLA of ${id} (TTFT ≤ ${sla.ttftMs} ms, ITL ≤ ${sla.itlMs} ms)${why ? `:\n${why}` : ''}`, {
         hint: 'nothing to promote: tune the recipe and profile again',
       });
     }
+    selected = all.find((c) => c.id === sel.point.id)!;
+    reason = sel.reason;
   }
-  const point = exp.points.find((p) => p.point.id === selected.id)!;
+  const point = exp.points.find((p) => p.id === selected.id)!;
   const goldenRel = path.posix.join(ws.recipes.get(id)!.dir, GOLDEN_FILE);
   const goldenAbs = path.join(o.root, goldenRel);
   const previous = readGolden(goldenAbs, goldenRel);
@@ -188,25 +229,26 @@ export async function promote(o: PromoteOptions): Promise<PromoteResult> {
     sla: { ttftMs: sla.ttftMs, itlMs: sla.itlMs, ...(sla.e2eMs !== undefined ? { e2eMs: sla.e2eMs } : {}) },
     point: {
       id: selected.id,
-      isl: point.point.isl,
-      osl: point.point.osl,
-      concurrency: point.point.concurrency,
-      rate: point.point.rate,
-      percentile,
+      isl: point.measured.isl,
+      osl: point.measured.osl,
+      concurrency: selected.concurrency,
+      rate: selected.rate,
+      percentile: 'p50',
       metrics: selected.metrics,
     },
     selection: {
       how: o.point !== undefined ? 'chosen' : 'best-meeting-sla',
-      rule: SELECTION_RULE.replace('the chosen percentile', percentile),
+      rule: reason,
       candidates: all.length,
       meetingSla: all.filter((c) => c.misses.length === 0).length,
     },
     experiment: {
-      id: exp.manifest.id,
-      createdAt: exp.manifest.createdAt,
+      id: exp.id,
+      createdAt: exp.createdAt,
       manifestSha256: exp.manifestSha256,
-      summarySha256: point.summarySha256!,
-      deployedManifests: exp.manifest.manifests,
+      summarySha256: point.summarySha256,
+      ...(exp.format === 'experiment' ? { manifestPath: exp.manifestPath, summaryPath: point.summaryPath } : {}),
+      deployedManifests: exp.deployedManifests,
       ...(o.evidenceUrl ? { url: o.evidenceUrl } : {}),
     },
     ...(previous
@@ -218,7 +260,7 @@ export async function promote(o: PromoteOptions): Promise<PromoteResult> {
 
   // PR mode commits on a fresh branch: switch before writing so the current branch's tree is never touched
   let original: string | undefined;
-  const branch = o.mode === 'pr' ? `promote/${id.replace(/\//g, '-')}-${exp.manifest.id}` : undefined;
+  const branch = o.mode === 'pr' ? `promote/${id.replace(/\//g, '-')}-${exp.id}` : undefined;
   if (o.mode === 'pr') {
     if (!o.github) throw new UserError('PROMOTE_NO_GITHUB', '--pr needs a GitHub repository and token', { hint: 'set GITHUB_TOKEN and GITHUB_REPOSITORY (or --repo owner/name)' });
     original = (await git(o.root, ['rev-parse', '--abbrev-ref', 'HEAD'])).trim();
@@ -232,9 +274,9 @@ export async function promote(o: PromoteOptions): Promise<PromoteResult> {
     const result: PromoteResult = { golden, goldenPath: goldenRel, candidates: all, selected, render, evidence };
     if (o.mode === 'write') return result;
 
-    const title = `promote(${id}): ${selected.id} at ${round(selected.metrics.tokensPerSecondPerGpu)} tok/s/GPU`;
+    const title = `promote(${id}): ${selected.id} at ${r2(selected.metrics.tokensPerSecondPerGpu)} tok/s/GPU`;
     await git(o.root, ['add', '-A', '--', goldenRel, ...changedFiles]);
-    await git(o.root, ['commit', '-q', '-m', title, '-m', `Experiment ${exp.manifest.id}, point ${selected.id}, promoted by ${o.who}.`]);
+    await git(o.root, ['commit', '-q', '-m', title, '-m', `Experiment ${exp.id}, point ${selected.id}, promoted by ${o.who}.`]);
     result.commit = (await git(o.root, ['rev-parse', 'HEAD'])).trim();
     const remote = o.remote ?? 'origin';
     if (o.mode === 'auto-apply') {

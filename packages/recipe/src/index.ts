@@ -3,6 +3,7 @@ export {
   BackendNameSchema,
   BackendSchema,
   BenchmarkSchema,
+  DgdrSchema,
   ClusterRecipeRefSchema,
   ClusterSchema,
   DnsLabelSchema,

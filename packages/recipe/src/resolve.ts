@@ -87,14 +87,14 @@ function mergeLayer(
     if (value === undefined || FORBIDDEN.has(key)) continue;
     const p = [...base, key];
     if (value === null) {
+      clearReplaced(prov, dotted(p), target[key]);
       delete target[key];
-      clearUnder(prov, dotted(p));
       continue;
     }
     if (isPlainObject(value)) {
       if (!isPlainObject(target[key])) {
+        clearReplaced(prov, dotted(p), target[key]);
         setOwn(target, key, {});
-        clearUnder(prov, dotted(p));
       }
       // an empty map (env: {}) is still a value worth explaining
       if (Object.keys(value).length === 0) {
@@ -104,8 +104,8 @@ function mergeLayer(
       }
       mergeLayer(target[key] as Record<string, unknown>, prov, value, origin, p);
     } else {
+      clearReplaced(prov, dotted(p), target[key]);
       setOwn(target, key, structuredClone(value));
-      clearUnder(prov, dotted(p));
       prov[dotted(p)] = origin(p);
     }
   }
@@ -117,6 +117,13 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
 
 function clearUnder(prov: Provenance, key: string): void {
   for (const k of Object.keys(prov)) if (k === key || k.startsWith(`${key}.`)) delete prov[k];
+}
+
+/** Forgets the provenance of a value being replaced; only a replaced map or list can have entries under its key. */
+function clearReplaced(prov: Provenance, key: string, replaced: unknown): void {
+  // skipping the scan for scalars keeps layering linear in recipe size
+  if (replaced !== null && typeof replaced === 'object') clearUnder(prov, key);
+  else delete prov[key];
 }
 
 function getIn(obj: unknown, p: readonly (string | number)[]): unknown {

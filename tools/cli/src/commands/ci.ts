@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { InvalidArgumentError } from 'commander';
 import { UserError } from '@llm-recipes/errors';
 import {
   assertSameRepository,
+  buildCiReport,
+  ciProfile,
   clientOptionsFromEnv,
   createGitHubClient,
   gpusFromLabels,
@@ -31,11 +34,74 @@ interface CommentFlags {
   author?: string;
 }
 
+interface ProfileFlags {
+  engine: string;
+  recipe: string;
+  gpu?: string;
+  namespace?: string;
+  kubeconfig?: string;
+  context?: string;
+  timeout: number;
+  out: string;
+  baseline?: string;
+  tolerance: number;
+  islOsl?: [number, number][];
+  concurrency?: number[];
+  requests?: number;
+  warmup?: number;
+  speedup: number;
+  failOnRegression?: boolean;
+}
+
+interface ReportFlags {
+  pr?: string;
+  experiments: string;
+  matrix?: string;
+  artifactUrl?: string;
+  marker: string;
+  repo?: string;
+  author?: string;
+  output?: string;
+}
+
+const posNum = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${v}"`);
+  return n;
+};
+const posInt = (v: string): number => {
+  const n = posNum(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
+  return n;
+};
+const islOslList = (v: string): [number, number][] =>
+  v.split(',').map((part) => {
+    const m = /^(\d+)\s*[x:/]\s*(\d+)$/i.exec(part.trim());
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new InvalidArgumentError(`"${part}" is not ISLxOSL (e.g. 512x128)`);
+    return [Number(m[1]), Number(m[2])];
+  });
+
+function parsePr(pr: string): number {
+  const n = Number(pr);
+  if (!Number.isInteger(n) || n <= 0) throw new UserError('CI_COMMENT_PR', `--pr ${pr} is not a pull request number`, { hint: 'e.g. --pr ${{ github.event.pull_request.number }}' });
+  return n;
+}
+
+function parseMatrix(text: string): { name: string; recipe: string; gpu: string }[] {
+  try {
+    const m = JSON.parse(text) as { include?: { name: string; recipe: string; gpu: string }[] };
+    if (!Array.isArray(m.include)) throw new Error('no include list');
+    return m.include;
+  } catch (err) {
+    throw new UserError('CI_REPORT_MATRIX', `--matrix is not the JSON \`recipes ci plan --json\` prints: ${(err as Error).message}`, { hint: 'pass needs.plan.outputs.matrix through an env variable: --matrix "$MATRIX"' });
+  }
+}
+
 const list = (s: string | undefined): string[] | undefined => (s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean));
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-export const registerCi: RegisterCommand = (program, io) => {
-  const ci = program.command('ci').description('The PR loop in CI: plan the profiling matrix, post the sticky report comment.');
+export const registerCi: RegisterCommand = (program, io, state) => {
+  const ci = program.command('ci').description('The PR loop in CI: plan the profiling matrix, profile a recipe, post the sticky report comment.');
 
   ci.command('plan')
     .description('Print the GitHub Actions matrix {"include":[{"recipe","gpu","name"}]} of recipes changed between two refs.')
@@ -70,6 +136,99 @@ export const registerCi: RegisterCommand = (program, io) => {
       for (const s of skipped) io.stderr(`skipped ${s.recipe}: its GPU ${s.gpu} was not requested (label the PR profile/${s.gpu.replace(/_/g, '-')})\n`);
     });
 
+  ci.command('profile')
+    .description("The profile job of profile.yml: run a recipe's experiment (simulator or the runner's cluster), write report.md/report.html with the regression verdict vs its golden.yaml, and ci.json.")
+    .requiredOption('--engine <engine>', 'sim (the simulator here: the local rehearsal) | cluster (the cluster the kubeconfig reaches)')
+    .requiredOption('--recipe <dir>', 'recipe directory or id (the plan matrix passes recipes/<model>/<backend>/<gpu>)')
+    .option('--gpu <id>', "the runner's GPU: refuse a recipe of another GPU")
+    .option('--namespace <ns>', 'cluster: scratch namespace, e.g. profile-pr-<n>-<name>')
+    .option('--kubeconfig <file>', 'cluster: kubeconfig (default $KUBECONFIG or ~/.kube/config)')
+    .option('--context <name>', 'cluster: kubeconfig context')
+    .option('--timeout <s>', 'cluster: seconds to wait for Ready and for each benchmark Job', posNum, 3600)
+    .requiredOption('--out <dir>', 'experiment directory to write (uploaded as the artifact)')
+    .option('--baseline <dir>', "the golden's own experiment directory: per-request bootstrap instead of the recorded golden metrics")
+    .option('--tolerance <pct>', 'relative change treated as noise, percent', posNum, 5)
+    .option('--isl-osl <list>', "matrix ISL×OSL pairs (default: the recipe's benchmark section)", islOslList)
+    .option('--concurrency <list>', 'matrix concurrencies, e.g. 1,4,16', (v: string) => v.split(',').map((x) => posInt(x.trim())))
+    .option('--requests <n>', 'measured requests per point', posInt)
+    .option('--warmup <n>', 'warmup requests per point', (v: string) => (v === '0' ? 0 : posInt(v)))
+    .option('--speedup <x>', 'sim: simulated time runs this many times faster', posNum, 10)
+    .option('--fail-on-regression', 'exit 1 when the verdict against the golden is a regression')
+    .action(async (flags: ProfileFlags) => {
+      if (flags.engine !== 'sim' && flags.engine !== 'cluster') throw new UserError('CI_ENGINE', `--engine ${flags.engine} is not sim or cluster`, { hint: 'sim runs the simulator here (the local rehearsal); cluster deploys with the runner kubeconfig' });
+      const root = findWorkspaceRoot(io.cwd);
+      const out = resolve(io.cwd, flags.out);
+      io.stderr(`experiment ${out}\n`);
+      try {
+        const r = await ciProfile({
+          root,
+          recipe: resolve(io.cwd, flags.recipe),
+          engine: flags.engine,
+          gpu: flags.gpu,
+          namespace: flags.namespace,
+          kubeconfig: flags.kubeconfig ? resolve(io.cwd, flags.kubeconfig) : undefined,
+          context: flags.context,
+          timeoutS: flags.timeout,
+          out,
+          baseline: flags.baseline ? resolve(io.cwd, flags.baseline) : undefined,
+          tolerance: flags.tolerance / 100,
+          islOsl: flags.islOsl,
+          concurrency: flags.concurrency,
+          requests: flags.requests,
+          warmup: flags.warmup,
+          speedup: flags.speedup,
+          log: (line) => io.stderr(`  ${line}\n`),
+        });
+        const s = r.summary;
+        io.stdout(`${s.recipe} on ${s.gpu}: ${s.phase}; SLA ${s.slaMet ? 'met' : 'not met'}${s.selected ? `; selected ${s.selected.config} at concurrency ${s.selected.concurrency} (${s.selected.tokensPerSecondPerGpu.toFixed(1)} tok/s/GPU)` : ''}\n`);
+        io.stdout(`vs golden: ${r.verdict.verdict} (${r.verdict.kind}) — ${r.verdict.summary}\n`);
+        io.stdout(`report: ${resolve(out, 'report.md')}\nreport: ${resolve(out, 'report.html')}\n`);
+        if (flags.failOnRegression && r.verdict.verdict === 'regression') state.exitCode = 1;
+      } catch (err) {
+        const st = readStatusSafe(out);
+        if (st) {
+          io.stderr(`failed: ${st}\nci.json and the results so far are in ${out}\n`);
+          state.exitCode = 1;
+          return;
+        }
+        throw err;
+      }
+    });
+
+  ci.command('report')
+    .description('Gather the experiments a profile run downloaded into one markdown report (per recipe: Pareto table, chart, selection, verdict vs golden) and upsert the sticky PR comment.')
+    .option('--pr <number>', 'pull request number (omit with --output to only write the body)')
+    .requiredOption('--experiments <dir>', 'directory holding the experiment-* artifacts')
+    .option('--matrix <json>', 'the plan matrix (recipes ci plan --json): cells without an artifact are reported as failed')
+    .option('--artifact-url <url>', 'the run holding the artifacts (report.html per experiment)')
+    .option('--marker <name>', 'names the sticky comment (several can coexist)', 'profile')
+    .option('--repo <owner/name>', 'repository (default: $GITHUB_REPOSITORY, else the origin remote)')
+    .option('--author <login>', 'login of the comment to update (default: the token owner, github-actions[bot] in Actions)')
+    .option('--output <file>', 'also write the body to this file (e.g. $GITHUB_STEP_SUMMARY)')
+    .action(async (flags: ReportFlags) => {
+      if (flags.pr === undefined && flags.output === undefined) throw new UserError('CI_REPORT_TARGET', 'nothing to do: pass --pr N (comment) and/or --output FILE', { hint: 'in profile.yml: --pr "$PR"' });
+      const pr = flags.pr === undefined ? undefined : parsePr(flags.pr);
+      const report = buildCiReport({
+        experiments: resolve(io.cwd, flags.experiments),
+        expected: flags.matrix === undefined ? undefined : parseMatrix(flags.matrix),
+        artifactUrl: flags.artifactUrl,
+        marker: flags.marker,
+      });
+      if (report.truncated.length > 0) io.stderr(`truncated to fit a GitHub comment: ${report.truncated.join(', ')}\n`);
+      if (flags.output) {
+        const { appendFileSync } = await import('node:fs');
+        appendFileSync(resolve(io.cwd, flags.output), `${report.body}\n`);
+      }
+      if (pr === undefined) {
+        io.stdout(`wrote the report of ${report.cells.length} experiment(s) to ${flags.output}\n`);
+        return;
+      }
+      const { owner, repo } = await repoFrom(flags.repo, io);
+      const octokit = createGitHubClient({ ...clientOptionsFromEnv(io.env), log: (l) => io.stderr(`${l}\n`) });
+      const result = await upsertStickyComment(octokit, { owner, repo, pr, marker: flags.marker, body: report.body, artifactUrl: flags.artifactUrl, author: flags.author });
+      io.stdout(`${result.action} comment ${result.id} (${report.cells.length} experiment(s)): ${result.url}\n`);
+    });
+
   ci.command('comment')
     .description('Create or update the sticky PR comment (found by its hidden marker and author) with a markdown report.')
     .requiredOption('--pr <number>', 'pull request number')
@@ -79,8 +238,7 @@ export const registerCi: RegisterCommand = (program, io) => {
     .option('--repo <owner/name>', 'repository (default: $GITHUB_REPOSITORY, else the origin remote)')
     .option('--author <login>', 'login of the comment to update (default: the token owner, github-actions[bot] in Actions)')
     .action(async (flags: CommentFlags) => {
-      const pr = Number(flags.pr);
-      if (!Number.isInteger(pr) || pr <= 0) throw new UserError('CI_COMMENT_PR', `--pr ${flags.pr} is not a pull request number`, { hint: 'e.g. --pr ${{ github.event.pull_request.number }}' });
+      const pr = parsePr(flags.pr);
       if (flags.bodyFile.length === 0) throw new UserError('CI_COMMENT_BODY', '--body-file is required', { hint: 'pass the report.md of the experiment' });
       const parts = flags.bodyFile.map((f) => {
         try {
@@ -103,3 +261,13 @@ export const registerCi: RegisterCommand = (program, io) => {
       io.stdout(`${result.action} comment ${result.id}: ${result.url}\n`);
     });
 };
+
+/** The status line of a failed experiment, when it got far enough to write one. */
+function readStatusSafe(dir: string): string | undefined {
+  try {
+    const st = JSON.parse(readFileSync(resolve(dir, 'status.json'), 'utf8')) as { phase?: string; reason?: string | null; message?: string | null };
+    return st.phase === 'Failed' ? `${st.reason ?? 'Failed'}: ${st.message ?? ''}` : undefined;
+  } catch {
+    return undefined;
+  }
+}

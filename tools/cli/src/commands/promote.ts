@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { UserError } from '@llm-recipes/errors';
-import { clientOptionsFromEnv, createGitHubClient, promote, type Percentile } from '@llm-recipes/github';
+import { clientOptionsFromEnv, createGitHubClient, promote } from '@llm-recipes/github';
 import type { RegisterCommand } from './index.ts';
 import { findWorkspaceRoot, repoFrom } from './github-common.ts';
 
@@ -11,7 +11,6 @@ interface PromoteFlags {
   pr?: boolean;
   push?: boolean;
   who?: string;
-  percentile: string;
   remote: string;
   base?: string;
   repo?: string;
@@ -23,9 +22,8 @@ export const registerPromote: RegisterCommand = (program, io) => {
   program
     .command('promote <recipe>')
     .description("Write the recipe's golden.yaml from an experiment (best point meeting the SLA), re-render the clusters that run it, and commit or open a PR.")
-    .requiredOption('--from <experiment-dir>', 'experiment directory (manifest.json, points/…)')
+    .requiredOption('--from <experiment-dir>', 'experiment directory (recipes up / ci profile: results.json; recipes bench: manifest.json)')
     .option('--point <id>', 'promote this point (it must meet the SLA) instead of the best one')
-    .option('--percentile <p>', 'latency percentile checked against the SLA: p50|p90|p99', 'p50')
     .option('--auto-apply', 'commit on the current branch')
     .option('--push', 'with --auto-apply: push the commit')
     .option('--pr', 'commit on promote/<recipe>-<experiment>, push it and open (or update) a pull request')
@@ -38,7 +36,6 @@ export const registerPromote: RegisterCommand = (program, io) => {
     .action(async (recipe: string, flags: PromoteFlags) => {
       if (flags.autoApply && flags.pr) throw new UserError('PROMOTE_MODE', '--auto-apply and --pr exclude each other', { hint: 'commit here (--auto-apply) or open a PR (--pr)' });
       if (flags.push && !flags.autoApply) throw new UserError('PROMOTE_MODE', '--push goes with --auto-apply', { hint: '--pr always pushes its branch' });
-      if (!['p50', 'p90', 'p99'].includes(flags.percentile)) throw new UserError('PROMOTE_PERCENTILE', `--percentile ${flags.percentile} is not p50, p90 or p99`, { hint: 'e.g. --percentile p90' });
       const root = findWorkspaceRoot(io.cwd);
       const env = io.env;
       const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined;
@@ -56,7 +53,6 @@ export const registerPromote: RegisterCommand = (program, io) => {
         recipe,
         from: resolve(io.cwd, flags.from),
         point: flags.point,
-        percentile: flags.percentile as Percentile,
         who,
         evidenceUrl: flags.evidenceUrl ?? runUrl,
         mode: flags.pr ? 'pr' : flags.autoApply ? 'auto-apply' : 'write',

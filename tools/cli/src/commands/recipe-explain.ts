@@ -28,7 +28,7 @@ export const registerExplain: RegisterCommand = (program, io) => {
         ]);
       }
       if (opts.json) {
-        io.stdout(`${JSON.stringify({ id: resolved.id, variant: resolved.variant, name: resolved.name, golden: resolved.golden ?? null, rows }, null, 2)}\n`);
+        io.stdout(`${JSON.stringify({ id: resolved.id, variant: resolved.variant, name: resolved.name, ...(opts.golden ? { golden: resolved.golden ?? null } : {}), rows }, null, 2)}\n`);
       } else {
         const pinned = resolved.golden ? `golden ${resolved.golden.file}: experiment ${resolved.golden.experiment}, point ${resolved.golden.point}, promoted ${resolved.golden.promotedAt}\n` : opts.golden ? 'no golden.yaml applies (none promoted for this variant): the recipe as written\n' : '';
         io.stdout(`${resolved.id}${resolved.variant ? ` (variant ${resolved.variant})` : ''} → ${resolved.name}\n${pinned}${formatExplain(rows)}\n`);
