@@ -52,6 +52,8 @@ export function builtinDefaults(): Record<string, unknown> {
       warmupRequests: 10,
     },
     observability: false,
+    // the CRD's own defaults, written out so `recipes recipe explain` shows them
+    dgdr: { searchStrategy: 'rapid', autoApply: true, backend: 'recipe' },
   };
 }
 

@@ -74,7 +74,11 @@ export type Architecture = z.output<typeof ArchitectureSchema>;
 
 export const ModelCardSchema = z.strictObject({
   id: ModelIdSchema.describe('Directory id under recipes/, e.g. qwen3-32b.'),
-  hfId: z.string().regex(/^[\w.-]+\/[\w.-]+$/).describe('Hugging Face repository id, e.g. Qwen/Qwen3-32B.'),
+  hfId: z
+    .string()
+    // `.` and `..` are not repository names, and as path segments they would move the weights' directory
+    .regex(/^(?!\.\.?\/)[\w.-]+\/(?!\.\.?$)[\w.-]+$/, 'a Hugging Face repository id is <org>/<name> of letters, digits, _ . -')
+    .describe('Hugging Face repository id, e.g. Qwen/Qwen3-32B.'),
   revision: z.string().min(1).describe('Pinned Hugging Face revision (commit sha or tag) the download Job fetches.'),
   servedName: z.string().min(1).describe('Model name the OpenAI API serves; defaults to hfId.'),
   dtype: DtypeSchema.describe('Native dtype of the published weights.'),
@@ -135,7 +139,12 @@ export const BackendSchema = z.strictObject({
     .string()
     .optional()
     .describe('Engine config file relative to the recipe directory; mounted from a ConfigMap and named by DYNAMO_EXTRA_CONFIG.'),
-  env: z.record(z.string(), z.string()).describe('Extra environment variables for every worker.'),
+  env: z
+    .record(
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name is letters, digits and _, not starting with a digit'),
+      z.string(),
+    )
+    .describe('Extra environment variables for every worker (names are shell identifiers: the Slurm target exports them).'),
 });
 
 export const TopologySchema = z.strictObject({
@@ -161,7 +170,10 @@ export const ModelCacheSchema = z.strictObject({
   size: QuantitySchema.describe('PVC size.'),
   storageClass: z.string().optional().describe('StorageClass; the cluster profile usually sets it.'),
   accessMode: z.enum(['ReadWriteMany', 'ReadWriteOnce']),
-  mountPath: z.string().startsWith('/').describe('Where workers mount the cache.'),
+  mountPath: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._\/-]*$/, 'an absolute path of letters, digits and . _ / - (compose, pyxis and Kubernetes split mount specs on : and ,)')
+    .describe('Where workers mount the cache.'),
   download: z.boolean().describe('Render a download Job that fills the PVC.'),
   hfTokenSecret: DnsLabelSchema.describe('Secret (key HF_TOKEN) read by the download Job and workers; referenced by name only.'),
 });
@@ -176,6 +188,21 @@ export const SlaSchema = z.strictObject({
   itlMs: z.number().positive().describe('Inter-token latency bound, ms (seed 004 default 15).'),
   e2eMs: z.number().positive().optional().describe('End-to-end latency bound, ms.'),
 });
+
+/** How `--target dgdr` asks the operator to profile the recipe (DynamoGraphDeploymentRequest v1beta1 spec fields). */
+export const DgdrSchema = z
+  .strictObject({
+    searchStrategy: z
+      .enum(['rapid', 'thorough'])
+      .describe('spec.searchStrategy: rapid simulates candidate configurations with AI Configurator (seconds, no GPUs); thorough deploys and measures them on the cluster (hours).'),
+    autoApply: z
+      .boolean()
+      .describe('spec.autoApply: deploy the selected configuration when profiling ends (true), or stop at phase Ready with it in status for review (false).'),
+    backend: z
+      .enum(['recipe', 'auto'])
+      .describe("spec.backend: recipe sends the recipe's backend; auto lets the profiler choose among vLLM, SGLang and TensorRT-LLM (not with topology.planner.enabled)."),
+  })
+  .describe('DynamoGraphDeploymentRequest settings used by `recipes render --target dgdr` (defaults: rapid, autoApply true, backend recipe).');
 
 export const BenchmarkSchema = z.strictObject({
   harness: z.enum(['llm-recipes', 'aiperf']).describe('Which client the benchmark Jobs run.'),
@@ -200,6 +227,7 @@ export const RecipeSchema = z.strictObject({
   sla: SlaSchema,
   benchmark: BenchmarkSchema,
   observability: z.boolean().describe('Render a PodMonitor per component (seed 000 observability switch).'),
+  dgdr: DgdrSchema,
 });
 export type Recipe = z.output<typeof RecipeSchema>;
 
@@ -225,6 +253,17 @@ export const ClusterSchema = z.strictObject({
     .record(z.string(), z.strictObject({ nodes: z.int().positive(), nodeSelector: z.record(z.string(), z.string()).optional() }))
     .describe('GPU inventory by gpuSku: node count and optional extra node labels.'),
   benchmarkImage: z.string().optional().describe('Overrides every recipe benchmark image on this cluster.'),
+  engine: z
+    .enum(['dynamo', 'sim'])
+    .optional()
+    .describe(
+      'What serves the models (default dynamo). sim swaps every engine worker and the frontend for the project simulator (`recipes sim`, CPU-only, no weights), so a cluster without GPUs (kind) runs the GitOps and benchmark path; the DGD keeps its components, replicas and names.',
+    ),
+  simImage: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Image the simulated components run with engine: sim (the project image, ENTRYPOINT recipes); default ghcr.io/llm-recipes/llm-recipes:<version>.'),
   observability: z.boolean().optional().describe('Overrides every recipe observability switch on this cluster.'),
   golden: z
     .boolean()

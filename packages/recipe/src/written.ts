@@ -96,6 +96,7 @@ export const WrittenVariantSchema = z
     sla: deepPartial(recipeShape.sla).optional(),
     benchmark: deepPartial(recipeShape.benchmark).optional(),
     observability: deepPartial(recipeShape.observability).optional(),
+    dgdr: deepPartial(recipeShape.dgdr).optional(),
   })
   .describe('Overrides applied over the recipe when this variant is selected (deep merge; lists replace).');
 export type WrittenVariant = z.output<typeof WrittenVariantSchema>;

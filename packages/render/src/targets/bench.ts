@@ -37,6 +37,21 @@ function benchEnv(ctx: TargetContext, isl: number, osl: number): Record<string, 
   ];
 }
 
+/** Where the first recipe string holding `{{` is, for the issue's path. */
+function stringsWithBraces(ctx: TargetContext): (string | number)[] {
+  const r = ctx.recipe;
+  const candidates: [(string | number)[], string][] = [
+    [['backend', 'image'], r.backend.image],
+    [['benchmark', 'image'], ctx.cluster.benchmarkImage ?? r.benchmark.image],
+    [['model', 'servedName'], ctx.servedName],
+    ...Object.entries(r.backend.env).map(([k, v]): [(string | number)[], string] => [['backend', 'env', k], v]),
+    ...Object.entries(r.backend.args).map(([k, v]): [(string | number)[], string] => [['backend', 'args', k], String(v)]),
+    ...ctx.pools.flatMap((p) => Object.entries(p.worker.args).map(([k, v]): [(string | number)[], string] => [['topology', p.role, 'args', k], String(v)])),
+    ...ctx.resolved.engineFiles.map((f): [(string | number)[], string] => [['backend', 'extraConfig'], f.content]),
+  ];
+  return candidates.find(([, v]) => v.includes('{{'))?.[0] ?? ['model'];
+}
+
 /**
  * An Argo Workflow for one profile run of the recipe: deploy the rendered workload, wait for the DGD, run every
  * benchmark point as its own task (a failed point does not stop the others), collect, and tear down on exit
@@ -60,6 +75,16 @@ export function renderWorkflow(ctx: TargetContext): TargetFile[] {
   const points: { id: string; isl: number; osl: number; c: number }[] = [];
   for (const [isl, osl] of b.islOsl) for (const c of b.concurrency) points.push({ id: `${isl}x${osl}-c${c}`, isl, osl, c });
   const sa = toDnsName(['llm-recipes-profile'], 63);
+  // The Workflow's own template tags, kept by identity so that a recipe string equal to one is still caught below.
+  const runTag = { name: 'RUN', value: '{{workflow.name}}' };
+  const tagged = [
+    { name: 'ISL', value: '{{inputs.parameters.isl}}' },
+    { name: 'OSL', value: '{{inputs.parameters.osl}}' },
+    { name: 'CONCURRENCY', value: '{{inputs.parameters.concurrency}}' },
+    { name: 'POINT', value: '{{inputs.parameters.point}}' },
+    { name: 'RUN', value: '{{workflow.name}}' },
+  ];
+  const ownTags = new Set<unknown>([runTag, ...tagged]);
   const workflow: KubeObject = {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Workflow',
@@ -119,11 +144,7 @@ export function renderWorkflow(ctx: TargetContext): TargetFile[] {
             ],
             env: [
               ...benchEnv(ctx, 0, 0).filter((e) => e['name'] !== 'ISL' && e['name'] !== 'OSL'),
-              { name: 'ISL', value: '{{inputs.parameters.isl}}' },
-              { name: 'OSL', value: '{{inputs.parameters.osl}}' },
-              { name: 'CONCURRENCY', value: '{{inputs.parameters.concurrency}}' },
-              { name: 'POINT', value: '{{inputs.parameters.point}}' },
-              { name: 'RUN', value: '{{workflow.name}}' },
+              ...tagged,
             ],
             volumeMounts: [{ name: 'results', mountPath: '/results', subPath: results ? 'benchmarks' : null }],
           },
@@ -134,7 +155,7 @@ export function renderWorkflow(ctx: TargetContext): TargetFile[] {
             name: 'main',
             image,
             command: ['sh', '-c', 'set -eu; cd "/results/$RUN"; for s in */points/*/summary.json; do echo "== $s"; cat "$s"; done'],
-            env: [{ name: 'RUN', value: '{{workflow.name}}' }],
+            env: [runTag],
             volumeMounts: [{ name: 'results', mountPath: '/results', subPath: results ? 'benchmarks' : null }],
           },
         },
@@ -170,6 +191,18 @@ export function renderWorkflow(ctx: TargetContext): TargetFile[] {
       subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ctx.namespace }],
     },
   ];
+  // Argo substitutes `{{…}}` anywhere in a template, the manifests of the deploy step included, and has no escape
+  // for it: a recipe string holding `{{` (a chat template in an engine file, say) would be rewritten or fail the run.
+  const fromRecipe = JSON.stringify((workflow['spec'] as { templates: unknown }).templates, (_, v: unknown) => (ownTags.has(v) ? undefined : v));
+  if (fromRecipe.includes('{{')) {
+    unsupported(
+      ctx,
+      stringsWithBraces(ctx),
+      'a recipe value contains "{{", which Argo reads as a template tag in the Workflow',
+      'remove "{{" from that value, or deploy with --target dgd and run `recipes bench` yourself',
+    );
+    return [];
+  }
   return [yamlFile(ctx, 'rbac.yaml', rbac), yamlFile(ctx, 'workflow.yaml', [workflow], 'argo submit workflow.yaml (or kubectl create -f); each submission is a new run')];
 }
 

@@ -42,11 +42,8 @@ export interface TargetOutput {
 }
 
 export interface TargetOptions {
-  /** DGDR: profiling search (`rapid` default, `thorough`). */
-  searchStrategy?: 'rapid' | 'thorough' | undefined;
-  /** DGDR: deploy the selected config right after profiling (default true, as the CRD). */
-  autoApply?: boolean | undefined;
-  /** DGDR: profiler image; default derived from the backend image's registry and tag. */
+  /** DGDR: profiler image; default derived from the backend image's registry and tag. Search strategy, autoApply
+   * and backend choice are recipe fields (`dgdr:`), so they layer, explain and `--set` like every other setting. */
   profilerImage?: string | undefined;
   /** llm-d: the Gateway the HTTPRoute attaches to. */
   gateway?: string | undefined;
@@ -222,7 +219,12 @@ export { ENGINE_MOUNT_PATH, shortHash };
 /** YAML file of objects with the generated header naming the source recipe. */
 export function yamlFile(ctx: TargetContext, path: string, objects: readonly unknown[], ...notes: string[]): TargetFile {
   const source = `source: recipes/${ctx.resolved.id}${ctx.resolved.variant === undefined ? '' : ` (variant ${ctx.resolved.variant})`}`;
-  return { path, content: canonicalYaml(objects, { header: [GENERATED_HEADER, source, ...notes] }) };
+  return { path, content: canonicalYaml(objects, { header: [GENERATED_HEADER, commentSafe(source), ...notes] }) };
+}
+
+/** Text for one comment line: line breaks (YAML 1.1 and Unicode ones too), controls and a template comment's end become `?`. */
+export function commentSafe(text: string): string {
+  return text.replace(/[\p{C}\p{Zl}\p{Zp}]|\*\//gu, '?');
 }
 
 /** POSIX shell single-quoting: the value reaches the command as exactly one word, whatever it contains. */

@@ -1,6 +1,6 @@
 import type { KubeObject } from '../types.ts';
 import { GROVE_NAME_LIMIT, toDnsName } from '../names.ts';
-import { sharedObjects, yamlFile, type TargetContext, type TargetFile } from './common.ts';
+import { sharedObjects, unsupported, yamlFile, type TargetContext, type TargetFile } from './common.ts';
 
 /**
  * The profiler image for a backend image: the same registry and tag, image `dynamo-planner` (Dynamo ≥ 1.1 docs:
@@ -25,16 +25,22 @@ export function renderDgdr(ctx: TargetContext): TargetFile[] {
   const name = toDnsName([resolved.name], GROVE_NAME_LIMIT - 1 - 'frontend'.length);
   const image = ctx.options.profilerImage ?? profilerImageFor(recipe.backend.image);
   const planner = recipe.topology.planner;
+  const settings = recipe.dgdr;
+  if (settings.backend === 'auto' && planner.enabled) {
+    // PlannerConfig names one backend; with `auto` it is not known until the profiler has chosen.
+    unsupported(ctx, ['dgdr', 'backend'], 'dgdr.backend auto cannot be combined with the planner, whose configuration names the backend', 'set dgdr.backend: recipe, or topology.planner.enabled: false');
+    return [];
+  }
   const dgdr: KubeObject = {
     apiVersion: 'nvidia.com/v1beta1',
     kind: 'DynamoGraphDeploymentRequest',
     metadata: { name, namespace: ctx.namespace, labels: ctx.labels, annotations: ctx.annotations },
     spec: {
       model: resolved.model.hfId,
-      backend: recipe.backend.name,
+      backend: settings.backend === 'auto' ? 'auto' : recipe.backend.name,
       image,
-      searchStrategy: ctx.options.searchStrategy ?? 'rapid',
-      autoApply: ctx.options.autoApply ?? true,
+      searchStrategy: settings.searchStrategy,
+      autoApply: settings.autoApply,
       workload: { isl: recipe.workload.isl, osl: recipe.workload.osl },
       sla: { ttft: recipe.sla.ttftMs, itl: recipe.sla.itlMs, e2eLatency: recipe.sla.e2eMs ?? null },
       hardware: {
@@ -45,10 +51,19 @@ export function renderDgdr(ctx: TargetContext): TargetFile[] {
         totalGpus: inventory ? inventory.nodes * gpusPerNode : null,
       },
       modelCache: { pvcName: recipe.modelCache.pvcName, pvcModelPath: resolved.model.hfId, pvcMountPath: recipe.modelCache.mountPath },
+      // The CRD keeps `features.planner` opaque (preserve-unknown): it is Dynamo's PlannerConfig, whose pydantic model
+      // ignores unknown keys, so a misspelt key would silently fall back to a default. Field names are PlannerConfig's
+      // (https://docs.nvidia.com/dynamo/dev/knowledge-base/modular-components/planner/planner-guide#plannerconfig-reference).
+      // `optimization_target: sla` makes the planner scale on the recipe's TTFT/ITL (the other targets ignore them).
       features: planner.enabled
         ? {
             planner: {
-              adjustment_interval: planner.adjustmentIntervalS,
+              mode: recipe.topology.mode,
+              backend: recipe.backend.name,
+              optimization_target: 'sla',
+              ttft: recipe.sla.ttftMs,
+              itl: recipe.sla.itlMs,
+              throughput_adjustment_interval: planner.adjustmentIntervalS,
               max_gpu_budget: planner.maxGpuBudget,
               min_endpoint: planner.minReplicas,
             },

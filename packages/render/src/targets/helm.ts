@@ -1,7 +1,5 @@
 import { canonicalYaml, GENERATED_HEADER } from '../canonical.ts';
-import type { TargetContext, TargetFile } from './common.ts';
-
-const PLACEHOLDER = /__HELM_(\d+)__/g;
+import { commentSafe, type TargetContext, type TargetFile } from './common.ts';
 
 /**
  * A Helm chart per recipe for teams on helm/helmfile: the same objects as the DGD rendering (engine ConfigMap, model
@@ -12,7 +10,11 @@ const PLACEHOLDER = /__HELM_(\d+)__/g;
 export function renderHelm(ctx: TargetContext): TargetFile[] {
   const objects = ctx.dgd.manifests.filter((m) => m.group === 'workload').map((m) => structuredClone(m.object) as Record<string, any>);
   const exprs: string[] = [];
-  const hole = (expr: string): string => `__HELM_${exprs.push(expr) - 1}__`;
+  // A placeholder no recipe string contains, so only the holes below are replaced by template actions.
+  const json = JSON.stringify(objects);
+  let tag = 'HELM';
+  while (json.includes(`__${tag}_`)) tag += 'X';
+  const hole = (expr: string): string => `__${tag}_${exprs.push(expr) - 1}__`;
   const components: Record<string, { replicas: number; args?: string[] }> = {};
   const image = ctx.recipe.backend.image;
   for (const o of objects) {
@@ -34,11 +36,11 @@ export function renderHelm(ctx: TargetContext): TargetFile[] {
       }
     }
   }
-  const header = [GENERATED_HEADER, `source: recipes/${ctx.resolved.id}`];
+  const header = [GENERATED_HEADER, `source: recipes/${commentSafe(ctx.resolved.id)}`];
   // Go templates would read any `{{` already in the objects (engine files, scripts): escape it first.
   const body = canonicalYaml(objects, { header: [] })
     .replace(/\{\{/g, '{{ "{{" }}')
-    .replace(PLACEHOLDER, (_, i: string) => `{{ toJson ${exprs[Number(i)]} }}`);
+    .replace(new RegExp(`__${tag}_(\\d+)__`, 'g'), (_, i: string) => `{{ toJson ${exprs[Number(i)]} }}`);
   const chart = {
     apiVersion: 'v2',
     name: ctx.name,

@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { stringify } from 'yaml';
 import { GENERATED_HEADER, canonicalize } from '../canonical.ts';
 import { downloadMarker } from '../recipe.ts';
-import { ENGINE_MOUNT_PATH, shq, unsupported, type TargetContext, type TargetFile } from './common.ts';
+import { commentSafe, ENGINE_MOUNT_PATH, shq, unsupported, type TargetContext, type TargetFile } from './common.ts';
 
 /** Dynamo's discovery and event plane, as in Dynamo's own deploy/docker-compose.yml. */
 export const ETCD_IMAGE = 'bitnamilegacy/etcd:3.6.1';
@@ -44,7 +44,8 @@ function engineFiles(ctx: TargetContext): TargetFile[] {
 }
 
 function header(ctx: TargetContext, comment: string): string {
-  return `${comment} ${GENERATED_HEADER}\n${comment} source: recipes/${ctx.resolved.id}${ctx.resolved.variant === undefined ? '' : ` (variant ${ctx.resolved.variant})`}\n`;
+  const source = `recipes/${ctx.resolved.id}${ctx.resolved.variant === undefined ? '' : ` (variant ${ctx.resolved.variant})`}`;
+  return `${comment} ${GENERATED_HEADER}\n${comment} source: ${commentSafe(source)}\n`;
 }
 
 /**
@@ -82,8 +83,8 @@ export function renderCompose(ctx: TargetContext): TargetFile[] {
         MODEL_DIR: ctx.modelPath,
         MARKER: downloadMarker(ctx.resolved),
         HF_HOME: mc.mountPath,
-        // From the shell running `docker compose up`; empty for public models.
-        HF_TOKEN: '${HF_TOKEN:-}',
+        // From the shell running `docker compose up` (set below, after escaping); empty for public models.
+        HF_TOKEN: '',
       },
       volumes: [`model-cache:${mc.mountPath}`],
     },
@@ -115,9 +116,20 @@ export function renderCompose(ctx: TargetContext): TargetFile[] {
   }
   // No top-level `name`: the project takes the output directory's name (the recipe name), and older compose
   // implementations reject the key.
-  const project = { services, volumes: { 'model-cache': {} } };
+  // Compose interpolates `$` in every value when it reads the file: `$$` is a literal `$`, so recipe strings and the
+  // container-side shell variables reach the container unchanged. The host's HF_TOKEN is the one intended reference.
+  const project = escapeCompose({ services, volumes: { 'model-cache': {} } }) as { services: Record<string, { environment: Record<string, string> }> };
+  project.services['download']!.environment['HF_TOKEN'] = '${HF_TOKEN:-}';
   const body = stringify(canonicalize(project), { lineWidth: 0, version: '1.1' });
   return [{ path: 'compose.yaml', content: `${header(ctx, '#')}# docker compose up -d   (frontend on http://localhost:8000)\n${body}` }, ...engineFiles(ctx)];
+}
+
+/** Every string value with `$` doubled: compose's escape for a literal dollar sign. Keys are names, left as they are. */
+function escapeCompose(value: unknown): unknown {
+  if (typeof value === 'string') return value.replaceAll('$', '$$$$');
+  if (Array.isArray(value)) return value.map(escapeCompose);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapeCompose(v)]));
+  return value;
 }
 
 /** Multinode flags per engine: every node of a replica runs the worker with its rank. */
@@ -146,12 +158,14 @@ export function renderSlurm(ctx: TargetContext): TargetFile[] {
     content: [
       h.trimEnd(),
       '# Sourced by every script; override any value in the environment before sbatch.',
-      `: "\${IMAGE:=${ctx.recipe.backend.image}}"`,
+      // Recipe values are assigned single-quoted, never spliced into a double-quoted expansion.
+      `DEFAULT_IMAGE=${shq(ctx.recipe.backend.image)}`,
+      ': "${IMAGE:=$DEFAULT_IMAGE}"',
       ': "${MODEL_CACHE_DIR:?set MODEL_CACHE_DIR to a directory on a shared file system}"',
       ': "${ETCD_ENDPOINTS:?set ETCD_ENDPOINTS (e.g. http://etcd-host:2379)}"',
       ': "${NATS_SERVER:?set NATS_SERVER (e.g. nats://nats-host:4222)}"',
       'RECIPE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"',
-      `MOUNTS="$MODEL_CACHE_DIR:${mc.mountPath}${hasEngine ? `,$RECIPE_DIR/engine:${ENGINE_MOUNT_PATH}:ro` : ''}"`,
+      `MOUNTS="$MODEL_CACHE_DIR":${shq(mc.mountPath)}${hasEngine ? `,"$RECIPE_DIR/engine":${shq(ENGINE_MOUNT_PATH)}:ro` : ''}`,
       `export HF_HOME=${shq(mc.mountPath)} ETCD_ENDPOINTS NATS_SERVER`,
       ...Object.entries(ctx.recipe.backend.env).map(([k, v]) => `export ${k}=${shq(v)}`),
       '',

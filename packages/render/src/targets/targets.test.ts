@@ -214,6 +214,67 @@ describe('target details', () => {
     expect(result.problems.map((p) => p.path).sort()).toEqual(['/spec/sla/optimizationType', '/spec/workload/isl']);
   });
 
+  it('dgdr takes search strategy, autoApply and backend choice from the recipe (--set dgdr.…)', async () => {
+    // GIVEN the recipe resolved with the DGDR settings overridden like `recipes render --set`
+    const r = resolveRecipe(ws, { recipe: 'qwen3-32b/vllm/h100-sxm', set: ['dgdr.searchStrategy=thorough', 'dgdr.autoApply=false', 'dgdr.backend=auto'] });
+    expect(r.resolved!.provenance['dgdr.searchStrategy']).toMatchObject({ layer: 'set' });
+    const out = renderTarget('dgdr', r.resolved!, cluster);
+    const dgdr = out.objects.find((o) => o.kind === 'DynamoGraphDeploymentRequest') as any;
+    // THEN the request carries them, and the CRD accepts it
+    expect(dgdr.spec).toMatchObject({ searchStrategy: 'thorough', autoApply: false, backend: 'auto' });
+    await expectValid(out);
+    // a typo is a loader error naming the field, not a silently ignored setting
+    const bad = resolveRecipe(ws, { recipe: 'qwen3-32b/vllm/h100-sxm', set: ['dgdr.searchStrategy=fast'] });
+    expect(bad.issues.map((i) => i.path.join('.'))).toContain('dgdr.searchStrategy');
+  });
+
+  it('dgdr passes the planner settings under PlannerConfig’s own field names', async () => {
+    // GIVEN the committed recipe with the SLA planner on
+    const out = render('dgdr', 'llama-3.3-70b/vllm/h200-sxm') as TargetOutput;
+    await expect(goldenText(out)).toMatchFileSnapshot('__golden__/dgdr/llama-3.3-70b_vllm_h200-sxm.txt');
+    const spec = (out.objects.find((o) => o.kind === 'DynamoGraphDeploymentRequest') as any).spec;
+    const recipe = resolved('llama-3.3-70b/vllm/h200-sxm').recipe;
+    // THEN features.planner is a PlannerConfig: SLA-driven scaling on the recipe's targets and budget
+    expect(spec.features.planner).toEqual({
+      mode: 'disagg',
+      backend: 'vllm',
+      optimization_target: 'sla',
+      ttft: recipe.sla.ttftMs,
+      itl: recipe.sla.itlMs,
+      throughput_adjustment_interval: recipe.topology.planner.adjustmentIntervalS,
+      max_gpu_budget: recipe.topology.planner.maxGpuBudget,
+      min_endpoint: recipe.topology.planner.minReplicas,
+    });
+    await expectValid(out);
+    // and `backend: auto` cannot go with it: the planner's config names one backend
+    const auto = resolveRecipe(ws, { recipe: 'llama-3.3-70b/vllm/h200-sxm', set: ['dgdr.backend=auto'] });
+    expect(() => renderTarget('dgdr', auto.resolved!, cluster)).toThrow(/dgdr.backend auto/);
+  });
+
+  it('argo-workflow refuses a recipe string holding "{{", which Argo would substitute', () => {
+    const r = resolved('qwen3-32b/vllm/h100-sxm');
+    const withTag = { ...r, recipe: { ...r.recipe, backend: { ...r.recipe.backend, env: { GREETING: 'hi {{workflow.name}}' } } } };
+    const err = (() => {
+      try {
+        renderTarget('argo-workflow', withTag, cluster);
+      } catch (e) {
+        return e as InvalidInputError;
+      }
+      throw new Error('rendered');
+    })();
+    expect(err.issues).toMatchObject([{ code: 'RENDER_TARGET_UNSUPPORTED', path: ['backend', 'env', 'GREETING'] }]);
+  });
+
+  it('compose doubles every $ so compose passes values through; slurm assigns recipe values single-quoted', () => {
+    const compose = renderTarget('compose', resolved('qwen3-32b/vllm/h100-sxm'), cluster).files.find((x) => x.path === 'compose.yaml')!.content;
+    const download = parse(compose).services.download;
+    expect(download.command[2]).toContain('"$$MODEL_DIR/$$MARKER"');
+    expect(download.environment.HF_TOKEN).toBe('${HF_TOKEN:-}');
+    const env = renderTarget('slurm', resolved('qwen3-32b/vllm/h100-sxm'), cluster).files.find((x) => x.path === 'env.sh')!.content;
+    expect(env).toContain('DEFAULT_IMAGE=nvcr.io/nvidia/ai-dynamo/vllm-runtime:');
+    expect(env).toContain(': "${IMAGE:=$DEFAULT_IMAGE}"');
+  });
+
   it('compose pins each replica to its own GPUs', () => {
     const out = renderTarget('compose', resolved('qwen3-32b/vllm/h100-sxm'), cluster);
     const compose = parse(out.files.find((f) => f.path === 'compose.yaml')!.content);

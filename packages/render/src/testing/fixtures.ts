@@ -98,6 +98,7 @@ export function recipe(overrides: Partial<Recipe> = {}): Recipe {
       warmupRequests: 10,
     },
     observability: false,
+    dgdr: { searchStrategy: 'rapid', autoApply: true, backend: 'recipe' },
     ...overrides,
   };
 }

@@ -65,19 +65,28 @@ export interface StepStats {
   handleP99Ms: number;
   /** Handling time per stream in the batch, µs (median step). */
   perChunkUs: number;
+  /** Server CPU time per chunk emitted over these steps, µs (everything the process did meanwhile). */
+  cpuPerChunkUs: number;
 }
 
 /**
- * Server-side step statistics over [fromNs, toNs] (CLOCK_MONOTONIC ns); `steps` holds 5 numbers per step:
- * intended end, fired, emitted, flushed (ns) and batch size, as the suite's child process reports them.
+ * Server-side step statistics over [fromNs, toNs] (CLOCK_MONOTONIC ns); `steps` holds 6 numbers per step:
+ * intended end, fired, emitted, flushed (ns), batch size and cumulative CPU µs, as the suite's child reports them.
  */
 export function stepStats(steps: readonly number[], fromNs: number, toNs: number): StepStats {
   const late: number[] = [];
   const handle: number[] = [];
   const perChunk: number[] = [];
-  for (let i = 0; i + 4 < steps.length; i += 5) {
+  let cpuFirst = Number.NaN;
+  let cpuLast = Number.NaN;
+  let chunksAfterFirst = 0;
+  for (let i = 0; i + 5 < steps.length; i += 6) {
     const intended = steps[i]!;
     if (intended < fromNs || intended > toNs) continue;
+    // CPU between the first and the last step in range is charged to the chunks of every step after the first
+    if (Number.isNaN(cpuFirst)) cpuFirst = steps[i + 5]!;
+    else chunksAfterFirst += steps[i + 4]!;
+    cpuLast = steps[i + 5]!;
     const fired = steps[i + 1]!;
     const flushed = steps[i + 3]! || steps[i + 2]!;
     late.push((fired - intended) / 1e6);
@@ -93,5 +102,6 @@ export function stepStats(steps: readonly number[], fromNs: number, toNs: number
     handleP50Ms: h.p50,
     handleP99Ms: h.p99,
     perChunkUs: perChunk.length ? percentile(perChunk, 50) : Number.NaN,
+    cpuPerChunkUs: chunksAfterFirst > 0 ? (cpuLast - cpuFirst) / chunksAfterFirst : Number.NaN,
   };
 }

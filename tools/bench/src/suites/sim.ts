@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { CLOCK_BASE_NS, loadTokenizer, runBenchmark } from '@llm-recipes/bench';
+import { CLOCK_BASE_NS, loadTokenizer, monoNow, runBenchmark, type RequestRecord } from '@llm-recipes/bench';
 import type { BenchRow, BenchSuite } from '../types.ts';
 import type { SimServerReport } from './sim-server.ts';
 import { steadyJitter, stepStats } from './sim-jitter.ts';
@@ -40,7 +40,7 @@ interface Server {
   url: string;
   child: ChildProcess;
   pinned: boolean;
-  request<T>(type: string, reply: string): Promise<T>;
+  request<T>(type: string, reply: string, extra?: Record<string, unknown>): Promise<T>;
 }
 
 async function startServer(): Promise<Server> {
@@ -62,14 +62,12 @@ async function startServer(): Promise<Server> {
   const nodeArgs = [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), entry, JSON.stringify(config)];
   // taskset execs node, so every thread the simulator ever starts is born on core 1; the IPC channel survives exec
   const stdio: ['ignore', 'pipe', 'inherit', 'ipc'] = ['ignore', 'pipe', 'inherit', 'ipc'];
-  const rt = process.env.SIM_BENCH_RT ? ['chrt', '-f', '10'] : [];
-  const argv = pinned ? [...rt, 'taskset', '-c', '1', process.execPath, ...nodeArgs] : [...rt, process.execPath, ...nodeArgs];
-  const child = spawn(argv[0]!, argv.slice(1), { stdio });
+  const child = pinned ? spawn('taskset', ['-c', '1', process.execPath, ...nodeArgs], { stdio }) : spawn(process.execPath, nodeArgs, { stdio });
   const [line] = (await Promise.race([
     once(child.stdout!, 'data'),
     new Promise((_, rej) => setTimeout(() => rej(new Error('simulator did not start in 20 s')), 20_000)),
   ])) as [Buffer];
-  const request = <T>(type: string, reply: string): Promise<T> =>
+  const request = <T>(type: string, reply: string, extra: Record<string, unknown> = {}): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const onMsg = (m: { type?: string; report?: T }): void => {
         if (m.type !== reply) return;
@@ -82,12 +80,35 @@ async function startServer(): Promise<Server> {
         reject(new Error(`simulator did not answer ${type}`));
       }, 10_000);
       child.on('message', onMsg);
-      child.send({ type });
+      child.send({ ...extra, type });
     });
   return { url: line.toString().trim().split('\n')[0]!, child, pinned, request };
 }
 
 const f = (v: number, d = 2): string => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
+
+/** This process's CPU µs per chunk received inside [fromNs, toNs] (run-relative harness ns), from the samples. */
+function clientCpuPerChunk(samples: readonly number[], records: readonly RequestRecord[], fromNs: number, toNs: number): number {
+  let first = -1;
+  let last = -1;
+  for (let i = 0; i < samples.length; i += 2) {
+    const t = samples[i]!;
+    if (t < fromNs || t > toNs) continue;
+    if (first < 0) first = i;
+    last = i;
+  }
+  if (first < 0 || last === first) return Number.NaN;
+  const [t0, t1] = [samples[first]!, samples[last]!];
+  let chunks = 0;
+  for (const rec of records) {
+    const sent = rec.sent_ms * 1e6;
+    for (const c of rec.chunk_ms) {
+      const t = sent + c * 1e6;
+      if (t > t0 && t <= t1) chunks++;
+    }
+  }
+  return chunks > 0 ? (samples[last + 1]! - samples[first + 1]!) / chunks : Number.NaN;
+}
 
 export const simSuite: BenchSuite = {
   name: 'sim',
@@ -99,36 +120,43 @@ export const simSuite: BenchSuite = {
     const mask = server.pinned ? affinityOf(process.pid) : undefined;
     // the harness gets the other core, so client and server never preempt each other
     if (server.pinned) pin(process.pid, '0');
-    if (process.env.SIM_BENCH_RT) spawnSync('chrt', ['-a', '-f', '-p', '10', String(process.pid)], { stdio: 'ignore' });
     let best = 0;
     const t0 = performance.now();
     try {
       for (const streams of levels) {
         if (performance.now() - t0 > BUDGET_MS) break;
         await server.request('mark', 'marked');
-        const cpu0 = process.cpuUsage();
-        const r = await runBenchmark({
-          endpoint: server.url,
-          api: 'completions',
-          model: 'sim-model',
-          load: { mode: 'concurrency', concurrency: streams },
-          requests: streams,
-          workload: { isl: 16, osl: OSL, seed: 5 },
-          tokenizer,
-          timeoutMs: 60_000,
-        });
-        const cpu = process.cpuUsage(cpu0);
-        const rep = await server.request<SimServerReport>('report', 'report');
+        // this process's CPU, sampled so it can be charged to the steady window only
+        const cpuSamples: number[] = [];
+        const sampleCpu = (): void => {
+          const c = process.cpuUsage();
+          cpuSamples.push(monoNow(), c.user + c.system);
+        };
+        const sampler = setInterval(sampleCpu, 20);
+        let r: Awaited<ReturnType<typeof runBenchmark>>;
+        try {
+          r = await runBenchmark({
+            endpoint: server.url,
+            api: 'completions',
+            model: 'sim-model',
+            load: { mode: 'concurrency', concurrency: streams },
+            requests: streams,
+            workload: { isl: 16, osl: OSL, seed: 5 },
+            tokenizer,
+            timeoutMs: 60_000,
+          });
+        } finally {
+          clearInterval(sampler);
+        }
+        const rep = await server.request<SimServerReport>('report', 'report', { intendedMs: ITL_MS });
         const j = steadyJitter(r.records, ITL_MS);
         // records are ms since the measured window opened (originNs on this process's harness clock)
-        const absNs = (ms: number): number => Number(CLOCK_BASE_NS) + r.originNs + ms * 1e6;
-        const st = stepStats(rep.steps, absNs(j.window.startMs) - ITL_MS * 1e6, absNs(j.window.endMs));
-        let received = 0;
-        for (const rec of r.records) received += rec.chunk_ms.length;
-        const serverUs = rep.cpuUs / Math.max(1, rep.chunks);
-        const clientUs = (cpu.user + cpu.system) / Math.max(1, received);
+        const relNs = (ms: number): number => r.originNs + ms * 1e6;
+        const st = stepStats(rep.steps, Number(CLOCK_BASE_NS) + relNs(j.window.startMs) - ITL_MS * 1e6, Number(CLOCK_BASE_NS) + relNs(j.window.endMs));
+        const clientUs = clientCpuPerChunk(cpuSamples, r.records, relNs(j.window.startMs), relNs(j.window.endMs));
         const failed = r.summary.counts.failed;
         const ok = failed === 0 && j.gaps > 0 && j.p99Ms < 1;
+        const w = rep.writeJitter;
         rows.push({
           suite: 'sim',
           metric: `ITL jitter p99 at ${streams} streams`,
@@ -137,25 +165,25 @@ export const simSuite: BenchSuite = {
           target: '< 1 ms',
           ok,
           note:
-            `steady window ${f((j.window.endMs - j.window.startMs) / 1000, 1)} s: p50 ${f(j.p50Ms, 3)}, max ${f(j.maxMs)} ms over ${j.gaps} gaps; ` +
-            `all gaps p99 ${f(j.all.p99Ms, 3)} ms; server step late p50/p99 ${f(st.lateP50Ms, 3)}/${f(st.lateP99Ms, 3)} ms, ` +
-            `handling p50/p99 ${f(st.handleP50Ms)}/${f(st.handleP99Ms)} ms (${f(st.perChunkUs, 1)} µs/stream); ` +
-            `CPU/chunk server ${f(serverUs, 1)} µs, client ${f(clientUs, 1)} µs; ${failed} failed`,
+            `client, steady window ${f((j.window.endMs - j.window.startMs) / 1000, 1)} s: p50 ${f(j.p50Ms, 3)}, max ${f(j.maxMs)} ms over ${j.gaps} gaps ` +
+            `(all gaps p99 ${f(j.all.p99Ms, 3)} ms); server writes: p50/p99 ${f(w.p50Ms, 3)}/${f(w.p99Ms, 3)} ms; ` +
+            `step timer late p50/p99 ${f(st.lateP50Ms, 3)}/${f(st.lateP99Ms, 3)} ms; step handling p50/p99 ${f(st.handleP50Ms)}/${f(st.handleP99Ms)} ms; ${failed} failed`,
         });
-        if (ok && streams > best) best = streams;
         rows.push({
           suite: 'sim',
-          metric: `server CPU per chunk at ${streams} streams`,
-          value: Number(f(serverUs, 1)),
+          metric: `CPU per chunk at ${streams} streams, server / client`,
+          value: `${f(st.cpuPerChunkUs, 1)} / ${f(clientUs, 1)}`,
           unit: 'µs',
-          note: `${rep.chunks} chunks in ${f(rep.wallMs / 1000, 1)} s (${Math.round((rep.chunks * 1000) / rep.wallMs)} chunks/s), request handling included; one core ≈ ${Math.round(1e6 / serverUs)} chunks/s`,
+          note:
+            `steady window; server one core ≈ ${Math.round(1e6 / st.cpuPerChunkUs)} chunks/s; handling ${f(st.perChunkUs, 1)} µs wall per stream; ` +
+            `whole level incl. request handling ${f(rep.cpuUs / Math.max(1, rep.chunks), 1)} µs/chunk`,
         });
+        if (ok && streams > best) best = streams;
       }
     } finally {
       server.child.kill('SIGTERM');
       await once(server.child, 'exit');
       if (mask) spawnSync('taskset', ['-a', '-p', mask, String(process.pid)], { stdio: 'ignore' });
-      if (process.env.SIM_BENCH_RT) spawnSync('chrt', ['-a', '-o', '-p', '0', String(process.pid)], { stdio: 'ignore' });
     }
     const load = (await import('node:os')).loadavg()[0]!;
     rows.push({

@@ -31,6 +31,17 @@ async function run(argv: string[]): Promise<{ code: number; stdout: string; stde
 }
 
 describe('recipes render --target', () => {
+  it('--set dgdr.searchStrategy / dgdr.autoApply reach the DGDR; a bad value is exit 2 naming the field', async () => {
+    const r = await run(['render', '--target', 'dgdr', '--recipe', 'qwen3-32b/vllm/h100-sxm', '--set', 'dgdr.searchStrategy=thorough', '--set', 'dgdr.autoApply=false', '--stdout']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^  searchStrategy: thorough$/m);
+    expect(r.stdout).toMatch(/^  autoApply: false$/m);
+    const bad = await run(['render', '--target', 'dgdr', '--recipe', 'qwen3-32b/vllm/h100-sxm', '--set', 'dgdr.searchStrategy=fast', '--stdout']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('dgdr.searchStrategy');
+    expect(bad.stderr).toContain('rapid, thorough');
+  });
+
   it('--stdout prints every file of the target', async () => {
     const r = await run(['render', '--target', 'dgdr', '--recipe', 'qwen3-32b/vllm/h100-sxm', '--stdout']);
     expect(r.code).toBe(0);
