@@ -25,16 +25,20 @@ class Histogram {
     this.buckets = buckets;
     this.counts = new Array<number>(buckets.length).fill(0);
   }
+  /** Binary search for the first bound ≥ v: a handful of comparisons whatever the value (observed per token). */
   observe(v: number): void {
     this.sum += v;
     this.count++;
     const b = this.buckets;
-    for (let i = 0; i < b.length; i++) {
-      if (v <= b[i]!) {
-        this.counts[i]!++;
-        return;
-      }
+    let lo = 0;
+    let hi = b.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (v <= b[mid]!) hi = mid;
+      else lo = mid + 1;
     }
+    // lo === b.length: above every bound, counted only in +Inf (count)
+    if (lo < b.length) this.counts[lo]!++;
   }
 }
 

@@ -240,6 +240,8 @@ export async function startSimulator(input: SimConfigInput | SimConfig = {}, opt
     const tails = api === 'chat' ? CHAT_TAIL : TEXT_TAIL;
     // created once the request is accepted (tokens start a step later at the earliest)
     let sse: SseWriter | undefined;
+    /** The last token's event, held for one write with the usage chunk and [DONE] (same step, same instant). */
+    let lastEvent = '';
     let emitted = 0;
     let scheduledAt: number | undefined;
     let ended = false;
@@ -267,8 +269,10 @@ export async function startSimulator(input: SimConfigInput | SimConfig = {}, opt
             metrics.observe('time_per_output_token_seconds', itl);
           }
           seq.lastTokenPrevMs = t;
-          if (stream) sse?.event(emitted === outputTokens ? lastTail(api, w, finishReason) : tails[w]!);
-          else text.push(OUTPUT_WORDS[w]!);
+          if (!stream) text.push(OUTPUT_WORDS[w]!);
+          else if (emitted !== outputTokens) sse?.event(tails[w]!);
+          else if (emitted === cutAfter) sse?.event(lastTail(api, w, finishReason));
+          else lastEvent = head + lastTail(api, w, finishReason); // onFinish follows at once
           if (emitted === cutAfter) {
             // injected mid-stream disconnect: the connection dies without a final chunk
             ended = true;
@@ -288,8 +292,9 @@ export async function startSimulator(input: SimConfigInput | SimConfig = {}, opt
           }
           ended = true;
           if (stream) {
-            if (includeUsage) sse?.raw(`${head.slice(0, head.lastIndexOf('"choices"'))}"choices":[],"usage":${JSON.stringify(usage(seq))}}\n\n`);
-            res.end('data: [DONE]\n\n');
+            const usageEvent = includeUsage ? `${head.slice(0, head.lastIndexOf('"choices"'))}"choices":[],"usage":${JSON.stringify(usage(seq))}}\n\n` : '';
+            sse?.raw(`${lastEvent}${usageEvent}data: [DONE]\n\n`);
+            res.end();
           } else {
             const content = text.join('');
             const choice =
