@@ -12,7 +12,7 @@ describe('the committed catalog', () => {
     expect(ws.issues.map(formatIssue)).toEqual([]);
     expect(ws.models.size).toBeGreaterThanOrEqual(7);
     expect([...ws.gpus.keys()].sort()).toEqual(['a100_sxm', 'b200_sxm', 'gb200_sxm', 'h100_sxm', 'h200_sxm', 'l40s']);
-    expect([...ws.clusters.keys()].sort()).toEqual(['lab-argo', 'prod-flux']);
+    expect([...ws.clusters.keys()].sort()).toEqual(['kind-sim', 'lab-argo', 'prod-flux']);
   });
 
   it('covers the backends, modes, routers and features the product promises', () => {

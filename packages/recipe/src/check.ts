@@ -69,6 +69,8 @@ export function checkWorkspace(ws: Workspace): void {
       );
       const r = res.resolved;
       if (r === undefined) continue;
+      // a simulated cluster serves every recipe on CPUs: its GPU inventory does not apply
+      if (c.cluster.engine === 'sim') continue;
       const inventory = c.cluster.gpus[r.gpu.id];
       if (inventory === undefined) {
         add([

@@ -42,7 +42,8 @@ export function renderBenchmarks(ctx: RecipeContext): Manifest[] {
   const { recipe, cluster } = ctx;
   const bench = recipe.benchmark;
   const image = cluster.benchmarkImage ?? bench.image;
-  const rwx = recipe.modelCache.accessMode === 'ReadWriteMany';
+  // Sim mode renders no model cache, so results stay in the pod (and the --json summary in the Job log).
+  const rwx = ctx.engine !== 'sim' && recipe.modelCache.accessMode === 'ReadWriteMany';
   const out: Manifest[] = [];
   for (const [isl, osl] of bench.islOsl) {
     const pair = `${isl}x${osl}`;

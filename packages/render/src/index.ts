@@ -1,4 +1,4 @@
-export { renderRecipe, engineArgs, ENGINE_MOUNT_PATH, FRONTEND_PORT } from './recipe.ts';
+export { renderRecipe, engineArgs, ENGINE_MOUNT_PATH, FRONTEND_PORT, SIM_RECIPE_DIR, SIM_RECIPE_FILE, SIM_WORKER_PORT } from './recipe.ts';
 export { renderCluster, renderClusterTree, renderClusterDocuments, renderClusterTreeDocuments, GENERATED_ENTRIES, DGD_CEL, DGD_HEALTH_LUA } from './cluster.ts';
 export { writeClusters } from './write.ts';
 export { toDnsName, shortHash, GROVE_NAME_LIMIT } from './names.ts';
@@ -14,6 +14,7 @@ export type { TemplateName } from './templates.ts';
 export type { BackendFlags } from './backends.ts';
 export type {
   DgdApiVersion,
+  Engine,
   EngineFile,
   KubeObject,
   Manifest,

@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
-import type { Cluster, Recipe, Worker } from '@llm-recipes/recipe';
+import { HARNESS_IMAGE, type Cluster, type Recipe, type Worker } from '@llm-recipes/recipe';
 import { InvalidInputError, type Issue } from '@llm-recipes/errors';
+import { simFrontendCommand, simRecipeJson, simWorkerCommand } from '@llm-recipes/sim';
 import { BACKENDS } from './backends.ts';
 import { renderBenchmarks } from './benchmarks.ts';
 import { GROVE_NAME_LIMIT, shortHash, toDnsName } from './names.ts';
@@ -11,6 +12,14 @@ import type { DgdApiVersion, KubeObject, Manifest, RenderOptions, RenderedRecipe
 export const ENGINE_MOUNT_PATH = '/etc/dynamo/engine';
 /** Port of the Dynamo frontend's OpenAI API; the operator exposes it as the Service `<dgd>-frontend`. */
 export const FRONTEND_PORT = 8000;
+/** Where sim-mode pods find the resolved recipe (`recipes sim --recipe-json`), mounted from the `<dgd>-sim-…` ConfigMap. */
+export const SIM_RECIPE_DIR = '/etc/llm-recipes/sim';
+export const SIM_RECIPE_FILE = `${SIM_RECIPE_DIR}/recipe.json`;
+/**
+ * A simulated worker listens on the Dynamo system port (9090), where the operator's worker probes and the workers'
+ * PodMonitor (`system`) look, so `/health`, `/live` and `/metrics` are where a real worker has them.
+ */
+export const SIM_WORKER_PORT = 9090;
 const GPU_RESOURCE = 'nvidia.com/gpu';
 const PRODUCT_LABEL = 'nvidia.com/gpu.product';
 const LABEL_PREFIX = 'llm-recipes.io';
@@ -50,6 +59,8 @@ interface ComponentView {
   alphaVolumeMounts: unknown[] | null;
   pvcMounts: unknown[] | null;
   metricsPort: 'http' | 'system';
+  readinessProbe: unknown;
+  livenessProbe: unknown;
 }
 
 /** Shared facts every object of one rendered recipe needs. */
@@ -57,6 +68,8 @@ export interface RecipeContext {
   resolved: ResolvedRecipe;
   recipe: Recipe;
   cluster: Cluster;
+  /** dynamo: the recipe's engines; sim: the project simulator in their place (CPU-only, no weights). */
+  engine: 'dynamo' | 'sim';
   apiVersion: DgdApiVersion;
   dgdName: string;
   namespace: string;
@@ -326,7 +339,71 @@ function workerComponent(role: Role, worker: Worker, ctx: RecipeContext, configM
     alphaVolumeMounts: engineMount ? [engineMount] : null,
     pvcMounts: [{ name: recipe.modelCache.pvcName, mountPoint: recipe.modelCache.mountPath }],
     metricsPort: 'system',
+    readinessProbe: null,
+    livenessProbe: null,
   };
+}
+
+/** The image sim-mode pods run: the cluster's simImage, else the project image of this version. */
+function simImage(cluster: Cluster): string {
+  return cluster.simImage ?? HARNESS_IMAGE;
+}
+
+/**
+ * A sim-mode pod: the project image running `recipes sim` with the resolved recipe mounted, small CPU/memory
+ * requests, no GPUs, no GPU scheduling, no model cache. `/health` is readiness (503 while starting or closing),
+ * `/live` liveness (a slow start must not restart the pod).
+ */
+function simPod(
+  view: ComponentView,
+  cmd: { command: string[]; args: string[] },
+  port: number,
+  cluster: Cluster,
+  configMapName: string,
+  size: { cpu: string; memory: string; memoryLimit: string },
+): ComponentView {
+  const volume = { name: 'sim-recipe', configMap: { name: configMapName } };
+  const mount = { name: 'sim-recipe', mountPath: SIM_RECIPE_DIR, readOnly: true };
+  return {
+    ...view,
+    // One simulated engine per replica: a replica spanning nodes is still one process.
+    multinode: null,
+    image: simImage(cluster),
+    command: cmd.command,
+    args: cmd.args,
+    env: null,
+    resources: { limits: { memory: size.memoryLimit }, requests: { cpu: size.cpu, memory: size.memory } },
+    alphaResources: { limits: { memory: size.memoryLimit }, requests: { cpu: size.cpu, memory: size.memory } },
+    affinity: null,
+    nodeSelector: null,
+    tolerations: null,
+    initContainers: null,
+    volumes: [volume],
+    volumeMounts: [mount],
+    alphaVolumes: [volume],
+    alphaVolumeMounts: [mount],
+    pvcMounts: null,
+    readinessProbe: { httpGet: { path: '/health', port }, periodSeconds: 5, failureThreshold: 3 },
+    livenessProbe: { httpGet: { path: '/live', port }, initialDelaySeconds: 15, periodSeconds: 10, failureThreshold: 3 },
+  };
+}
+
+/** A worker pool in sim mode: one engine of that pool per pod, stepping with the estimator's model for the pool. */
+function simWorkerComponent(role: Role, worker: Worker, ctx: RecipeContext, configMapName: string): ComponentView {
+  const base: ComponentView = {
+    ...plainComponent(componentName(role), 'frontend', worker.replicas, '', [], []),
+    type: role === 'agg' ? 'worker' : role,
+    componentType: 'worker',
+    subComponentType: role === 'agg' ? null : role,
+    scalingAdapter: ctx.recipe.topology.planner.enabled ? {} : null,
+    alphaScalingAdapter: ctx.recipe.topology.planner.enabled ? { enabled: true } : null,
+    metricsPort: 'system',
+  };
+  gpusPerPod(worker, role, ctx); // the recipe's own consistency, as in dynamo mode
+  // Engine limits and step times come from the mounted recipe (the estimator's view of this pool), so they are not
+  // repeated as flags that could drift from it; the served name and context limit are, to be visible in the DGD.
+  const cmd = simWorkerCommand({ servedName: ctx.servedName, maxModelLen: ctx.recipe.maxModelLen, role, port: SIM_WORKER_PORT, recipeJson: SIM_RECIPE_FILE });
+  return simPod(base, cmd, SIM_WORKER_PORT, ctx.cluster, configMapName, { cpu: '100m', memory: '192Mi', memoryLimit: '512Mi' });
 }
 
 function plainComponent(
@@ -362,6 +439,8 @@ function plainComponent(
     alphaVolumeMounts: null,
     pvcMounts: null,
     metricsPort: type === 'frontend' ? 'http' : 'system',
+    readinessProbe: null,
+    livenessProbe: null,
   };
 }
 
@@ -425,15 +504,17 @@ export function renderRecipe(resolved: ResolvedRecipe, cluster: Cluster, options
   const workers = workersOf(recipe, { issues, file });
   const dgdName = toDnsName([resolved.name], dgdBudget(workers, recipe.topology.planner.enabled));
   const servedName = resolved.model.servedName;
+  const engine = options.engine ?? cluster.engine ?? 'dynamo';
   const ctx: RecipeContext = {
     resolved,
     recipe,
     cluster,
+    engine,
     apiVersion: options.apiVersion ?? cluster.dynamoApiVersion,
     dgdName,
     namespace: cluster.namespace,
     labels: baseLabels(resolved, dgdName),
-    annotations: baseAnnotations(resolved),
+    annotations: engine === 'sim' ? { ...baseAnnotations(resolved), [`${LABEL_PREFIX}/engine`]: 'sim' } : baseAnnotations(resolved),
     servedName,
     modelPath: posix.join(recipe.modelCache.mountPath, resolved.model.hfId),
     frontendUrl: `http://${dgdName}-frontend:${FRONTEND_PORT}`,
@@ -443,6 +524,12 @@ export function renderRecipe(resolved: ResolvedRecipe, cluster: Cluster, options
 
   const manifests: Manifest[] = [];
   const meta = { namespace: ctx.namespace, labels: ctx.labels, annotations: ctx.annotations };
+
+  if (engine === 'sim') {
+    renderSimWorkload(ctx, workers, manifests);
+    manifests.push(...renderBenchmarks(ctx));
+    return finish(ctx, dgdName, manifests);
+  }
 
   // Engine config files → one ConfigMap, named by a hash of its content so an edit rolls the workers.
   let configMapName: string | null = null;
@@ -515,24 +602,68 @@ export function renderRecipe(resolved: ResolvedRecipe, cluster: Cluster, options
   });
   manifests.push({ group: 'workload', file: 'dgd.yaml', object: only(dgd, dgdTemplate) as KubeObject });
 
-  const observability = cluster.observability ?? recipe.observability;
-  if (observability) {
-    for (const c of components) {
-      const pm = renderTemplate('podmonitor', {
-        ...meta,
-        name: toDnsName([dgdName, c.name], 63),
-        matchLabels: { 'nvidia.com/dynamo-component': c.name, 'nvidia.com/dynamo-graph-deployment-name': dgdName },
-        port: c.metricsPort,
-      });
-      manifests.push({ group: 'workload', file: 'podmonitors.yaml', object: only(pm, 'podmonitor') as KubeObject });
-    }
-  }
+  manifests.push(...podMonitors(ctx, components, meta));
 
   manifests.push(...renderBenchmarks(ctx));
+  return finish(ctx, dgdName, manifests);
+}
+
+function finish(ctx: RecipeContext, dgdName: string, manifests: Manifest[]): RenderedRecipe {
+  const { issues } = ctx;
   if (issues.some((i) => i.severity !== 'warning')) {
     // Each pool checks the shared backend settings again; report each problem once.
     const unique = [...new Map(issues.map((i) => [JSON.stringify([i.file, i.path, i.message]), i])).values()];
     throw new InvalidInputError(unique);
   }
-  return { name: resolved.name, dgdName, manifests };
+  return { name: ctx.resolved.name, dgdName, manifests };
+}
+
+function podMonitors(ctx: RecipeContext, components: ComponentView[], meta: object): Manifest[] {
+  const out: Manifest[] = [];
+  if (!(ctx.cluster.observability ?? ctx.recipe.observability)) return out;
+  for (const c of components) {
+    const pm = renderTemplate('podmonitor', {
+      ...meta,
+      name: toDnsName([ctx.dgdName, c.name], 63),
+      matchLabels: { 'nvidia.com/dynamo-component': c.name, 'nvidia.com/dynamo-graph-deployment-name': ctx.dgdName },
+      port: c.metricsPort,
+    });
+    out.push({ group: 'workload', file: 'podmonitors.yaml', object: only(pm, 'podmonitor') as KubeObject });
+  }
+  return out;
+}
+
+/**
+ * Sim mode (`engine: sim`): the same DGD — components, replicas, router, names, PodMonitors, benchmark Jobs — with
+ * the project simulator in place of the engines. The frontend runs the whole deployment in one process (every pool,
+ * replica and the router, as `recipes sim --recipe` does), because Dynamo's frontend only routes to workers that
+ * registered with Dynamo's discovery, which the simulator does not do; each worker pod runs one engine of its pool.
+ * The resolved recipe rides along in a ConfigMap, so the pods serve exactly what was rendered (variant, cluster set,
+ * golden) with the estimator's step model. No engine config, model cache or download Job: nothing needs weights.
+ */
+function renderSimWorkload(ctx: RecipeContext, workers: { role: Role; worker: Worker }[], manifests: Manifest[]): void {
+  const { recipe } = ctx;
+  const meta = { namespace: ctx.namespace, labels: ctx.labels, annotations: ctx.annotations };
+  const json = simRecipeJson(ctx.resolved);
+  const configMapName = toDnsName([ctx.dgdName, 'sim', shortHash(json)], 63);
+  const cm = renderTemplate('engine-configmap', { ...meta, name: configMapName, files: [{ key: 'recipe.json', content: json }] });
+  manifests.push({ group: 'workload', file: 'configmaps.yaml', object: only(cm, 'engine-configmap') as KubeObject });
+
+  const frontend = simPod(
+    plainComponent('frontend', 'frontend', recipe.topology.frontend.replicas, '', [], []),
+    simFrontendCommand({ recipeJson: SIM_RECIPE_FILE, port: FRONTEND_PORT }),
+    FRONTEND_PORT,
+    ctx.cluster,
+    configMapName,
+    // Every simulated engine of the deployment runs in this process.
+    { cpu: '500m', memory: '256Mi', memoryLimit: '1Gi' },
+  );
+  const components: ComponentView[] = [frontend, ...workers.map(({ role, worker }) => simWorkerComponent(role, worker, ctx, configMapName))];
+  if (recipe.topology.planner.enabled) {
+    components.push(plainComponent('planner', 'planner', 1, recipe.backend.image, ['python3', '-m', 'dynamo.planner.planner_sla'], plannerArgs(recipe)));
+  }
+  const dgdTemplate = ctx.apiVersion === 'v1beta1' ? 'dgd-v1beta1' : 'dgd-v1alpha1';
+  const dgd = renderTemplate(dgdTemplate, { ...meta, name: ctx.dgdName, backend: recipe.backend.name, pvcs: null, components });
+  manifests.push({ group: 'workload', file: 'dgd.yaml', object: only(dgd, dgdTemplate) as KubeObject });
+  manifests.push(...podMonitors(ctx, components, meta));
 }

@@ -10,7 +10,12 @@ export type DgdApiVersion = Cluster['dynamoApiVersion'];
 export interface RenderOptions {
   /** Overrides the cluster profile's `dynamoApiVersion`. */
   apiVersion?: DgdApiVersion | undefined;
+  /** Overrides the cluster profile's `engine`: `sim` puts the project simulator in place of the engines. */
+  engine?: Engine | undefined;
 }
+
+/** What serves the models: the recipe's engines under Dynamo, or the project simulator (CPU-only). */
+export type Engine = NonNullable<Cluster['engine']>;
 
 /** A Kubernetes object as plain data. */
 export type KubeObject = Record<string, unknown> & { apiVersion: string; kind: string };

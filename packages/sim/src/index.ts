@@ -12,5 +12,5 @@ export { KvBlockPool, blockHashes } from './kv-cache.ts';
 export { SimMetrics } from './metrics.ts';
 export type { EngineSample } from './metrics.ts';
 export { OUTPUT_WORDS, encodeText } from './tokens.ts';
-export { simConfigFromRecipe, simWorkerCommand, stepParamsForPool, kvBytesPerToken, recipeEngineLimits } from './recipe.ts';
-export type { RecipeEngineLimits, RecipeForSim, SimWorkerRole } from './recipe.ts';
+export { simConfigFromRecipe, simWorkerCommand, simFrontendCommand, simRecipeJson, stepParamsForPool, kvBytesPerToken, recipeEngineLimits } from './recipe.ts';
+export type { RecipeEngineLimits, RecipeForSim, SimRecipeFile, SimWorkerRole } from './recipe.ts';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { loadWorkspace, resolveRecipe } from '@llm-recipes/recipe';
 import { resolveSimConfig } from './config.ts';
-import { kvBytesPerToken, simConfigFromRecipe, simWorkerCommand } from './recipe.ts';
+import { kvBytesPerToken, simConfigFromRecipe, simFrontendCommand, simRecipeJson, simWorkerCommand } from './recipe.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const ws = loadWorkspace(root);
@@ -43,5 +43,19 @@ describe('recipe → simulator config', () => {
     expect(c.command).toEqual(['recipes']);
     expect(c.args.slice(0, 5)).toEqual(['sim', '--host', '0.0.0.0', '--port', '8000']);
     expect(c.args.join(' ')).toContain('--model-name Qwen/Qwen3-32B --max-model-len 8192 --replicas 1 --max-num-seqs 64 --itl-ms 12.5');
+  });
+
+  it('points a worker at the mounted resolved recipe and keeps it to its own pool', () => {
+    const c = simWorkerCommand({ servedName: 'm', maxModelLen: 4096, role: 'prefill', port: 9090, recipeJson: '/etc/r.json', recipe: 'ignored/when/json' });
+    expect(c.args).toEqual(['sim', '--host', '0.0.0.0', '--port', '9090', '--recipe-json', '/etc/r.json', '--pool', 'prefill', '--model-name', 'm', '--max-model-len', '4096', '--replicas', '1']);
+    expect(simWorkerCommand({ servedName: 'm', maxModelLen: 1, role: 'agg', recipe: 'a/b/c' }).args).toContain('--pool');
+    expect(simWorkerCommand({ servedName: 'm', maxModelLen: 1, role: 'agg' }).args).not.toContain('--pool');
+    expect(simFrontendCommand({ recipeJson: '/etc/r.json' }).args).toEqual(['sim', '--host', '0.0.0.0', '--port', '8000', '--recipe-json', '/etc/r.json']);
+  });
+
+  it('writes the resolved recipe as JSON that reads back unchanged', () => {
+    const r = { id: 'x/y/z', variant: 'v', recipe: { maxModelLen: 1 }, model: { id: 'm' }, gpu: { id: 'g' }, provenance: 'left out' };
+    const parsed = JSON.parse(simRecipeJson(r as never));
+    expect(parsed).toEqual({ id: 'x/y/z', variant: 'v', recipe: { maxModelLen: 1 }, model: { id: 'm' }, gpu: { id: 'g' } });
   });
 });

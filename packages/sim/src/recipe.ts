@@ -128,6 +128,36 @@ export interface SimWorkerRole {
   speedup?: number | undefined;
   /** Recipe id; the image carries recipes/, so the pod can resolve it itself instead of passing every knob. */
   recipe?: string | undefined;
+  /**
+   * Path (inside the pod) of the resolved recipe as JSON (`simRecipeJson`): the pod serves exactly what was rendered
+   * (variant, cluster `set`, golden) with the estimator's step model for its pool, whatever recipes/ the image holds.
+   */
+  recipeJson?: string | undefined;
+}
+
+/** The resolved recipe as `recipes sim --recipe-json` reads it: what the estimator's step model needs, no more. */
+export interface SimRecipeFile {
+  id: string;
+  variant?: string | undefined;
+  recipe: Recipe;
+  model: ModelCard;
+  gpu: Gpu;
+}
+
+/** JSON text of a resolved recipe for `recipes sim --recipe-json` (the renderer's sim mode mounts it from a ConfigMap). */
+export function simRecipeJson(r: RecipeForSim & { id: string; variant?: string | undefined }): string {
+  const file: SimRecipeFile = { id: r.id, ...(r.variant === undefined ? {} : { variant: r.variant }), recipe: r.recipe, model: r.model, gpu: r.gpu };
+  return `${JSON.stringify(file, null, 2)}\n`;
+}
+
+/**
+ * The command of a pod that serves a whole recipe deployment in one process (every pool, its replicas and its router,
+ * as `recipes sim --recipe` does): the renderer's sim mode runs it in the frontend, which is what clients call.
+ */
+export function simFrontendCommand(o: { recipeJson: string; port?: number | undefined; speedup?: number | undefined }): { command: string[]; args: string[] } {
+  const args = ['sim', '--host', '0.0.0.0', '--port', String(o.port ?? 8000), '--recipe-json', o.recipeJson];
+  if (o.speedup !== undefined) args.push('--speedup', String(o.speedup));
+  return { command: ['recipes'], args };
 }
 
 /**
@@ -137,7 +167,10 @@ export interface SimWorkerRole {
  */
 export function simWorkerCommand(w: SimWorkerRole): { command: string[]; args: string[] } {
   const args = ['sim', '--host', '0.0.0.0', '--port', String(w.port ?? 8000)];
-  if (w.recipe) args.push('--recipe', w.recipe);
+  if (w.recipeJson) args.push('--recipe-json', w.recipeJson);
+  else if (w.recipe) args.push('--recipe', w.recipe);
+  // A recipe serves all of its pools; --pool keeps this pod to the one engine it stands in for.
+  if (w.recipeJson || w.recipe) args.push('--pool', w.role);
   args.push('--model-name', w.servedName, '--max-model-len', String(w.maxModelLen), '--replicas', '1');
   if (w.maxNumSeqs !== undefined) args.push('--max-num-seqs', String(w.maxNumSeqs));
   if (w.maxBatchedTokens !== undefined) args.push('--max-batched-tokens', String(w.maxBatchedTokens));

@@ -14,6 +14,27 @@ interface RenderFlags {
   set: string[];
   stdout?: boolean;
   out?: string;
+  engine?: string;
+}
+
+const ENGINES = ['dynamo', 'sim'] as const;
+
+/**
+ * `--engine` overrides the profiles' `engine` for printed output only: what clusters/ holds follows cluster.yaml
+ * (set `engine: sim` there to commit a simulated tree), so `render --check` stays meaningful.
+ */
+function withEngine(flags: RenderFlags, clusters: Cluster[]): Cluster[] {
+  if (flags.engine === undefined) return clusters;
+  if (!(ENGINES as readonly string[]).includes(flags.engine)) {
+    throw new UserError('RENDER_ENGINE', `unknown --engine ${flags.engine}`, { hint: `choose one of ${ENGINES.join(', ')}` });
+  }
+  if (!flags.stdout && (flags.target === 'dgd' || flags.out === undefined)) {
+    throw new UserError('RENDER_FLAGS', '--engine changes printed output only: add --stdout (or --out DIR with --target)', {
+      hint: 'to commit a simulated tree, set engine: sim in clusters/<cluster>/cluster.yaml',
+    });
+  }
+  const engine = flags.engine as (typeof ENGINES)[number];
+  return clusters.map((c) => ({ ...c, engine }));
 }
 
 /** Writes a target's files under `dir` through a temporary sibling directory and a rename: never half-written. */
@@ -84,6 +105,7 @@ export const registerRender: RegisterCommand = (program, io, state) => {
     .option('--set <path=value>', 'override a resolved value (with --recipe --stdout; repeatable)', collect, [])
     .option('--stdout', 'print the manifests instead of writing clusters/')
     .option('--out <dir>', 'with --target other than dgd: write the files to <dir>/<target>/<recipe-name>/')
+    .option('--engine <engine>', `with --stdout (or --target … --out): ${ENGINES.join('|')}; sim serves with the project simulator (CPU-only)`)
     .action(async (flags: RenderFlags) => {
       if (!isTarget(flags.target)) {
         throw new UserError('RENDER_TARGET', `unknown --target ${flags.target}`, { hint: `choose one of ${TARGETS.join(', ')}` });
@@ -104,7 +126,7 @@ export const registerRender: RegisterCommand = (program, io, state) => {
         const all = selectClusters(ws, flags.cluster);
         const runs = all.filter((c) => c.recipes.some((ref) => findRecipeId(ws, ref.recipe) === id));
         // The cluster named, else the first that runs the recipe, else a scratch profile with its GPU.
-        const cluster = flags.cluster !== undefined ? all[0]! : (runs[0] ?? scratchCluster(result.resolved.gpu.id));
+        const cluster = withEngine(flags, [flags.cluster !== undefined ? all[0]! : (runs[0] ?? scratchCluster(result.resolved.gpu.id))])[0]!;
         const out = renderTarget(target, result.resolved, cluster);
         if (flags.stdout) {
           for (const f of out.files) io.stdout(`# ==> ${f.path}\n${f.content}${f.content.endsWith('\n') ? '' : '\n'}`);
@@ -123,7 +145,7 @@ export const registerRender: RegisterCommand = (program, io, state) => {
       const root = findRoot(io.cwd);
       const ws = loadWorkspace(root);
       if (ws.issues.some((i) => i.severity !== 'warning')) throw new InvalidInputError(ws.issues);
-      let clusters = selectClusters(ws, flags.cluster);
+      let clusters = withEngine(flags, selectClusters(ws, flags.cluster));
 
       if (flags.recipe !== undefined) {
         const id = findRecipeId(ws, flags.recipe, io.cwd);
@@ -136,7 +158,7 @@ export const registerRender: RegisterCommand = (program, io, state) => {
           const result = resolveRecipe(ws, { recipe: id, variant: flags.variant, set: flags.set });
           if (!result.resolved) throw new InvalidInputError(result.issues);
           const targets = flags.cluster !== undefined ? clusters : clusters.filter(runs);
-          const profiles = targets.length > 0 ? targets : [scratchCluster(result.resolved.gpu.id)];
+          const profiles = targets.length > 0 ? targets : withEngine(flags, [scratchCluster(result.resolved.gpu.id)]);
           for (const cluster of profiles) {
             const out = renderRecipe(result.resolved, cluster);
             io.stdout(canonicalYaml(out.manifests.map((m) => m.object), { header: [`cluster: ${cluster.name}`, `recipe: ${id}`] }));

@@ -1,8 +1,19 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { InvalidInputError, UserError } from '@llm-recipes/errors';
+import { z } from 'zod';
+import { InvalidInputError, UserError, type Issue } from '@llm-recipes/errors';
 import { estimatorSimulation } from '@llm-recipes/estimate';
-import { loadWorkspace, resolveRecipe } from '@llm-recipes/recipe';
-import { resolveSimConfig, simConfigFromRecipe, startSimulator, type SimConfigInput, type StepModelFactory } from '@llm-recipes/sim';
+import { GpuSchema, loadWorkspace, ModelCardSchema, RecipeSchema, resolveRecipe } from '@llm-recipes/recipe';
+import {
+  resolveSimConfig,
+  simConfigFromRecipe,
+  startSimulator,
+  type PoolRole,
+  type SimConfigInput,
+  type SimRecipeFile,
+  type StepModelFactory,
+} from '@llm-recipes/sim';
 import type { RegisterCommand } from './index.ts';
 import { findWorkspaceRoot } from './workspace-root.ts';
 
@@ -21,6 +32,8 @@ const rate = num(0, 1);
 
 interface SimOpts {
   recipe?: string;
+  recipeJson?: string;
+  pool?: string;
   stepModel?: 'parametric' | 'estimator';
   variant?: string;
   set: string[];
@@ -110,8 +123,9 @@ export function chooseStepModel(o: SimOpts & { decodeMs?: number }): 'parametric
   if (o.stepModel !== undefined && o.stepModel !== 'parametric' && o.stepModel !== 'estimator') {
     throw new UserError('SIM_STEP_MODEL', `unknown step model "${String(o.stepModel)}"`, { hint: 'use --step-model estimator or --step-model parametric' });
   }
+  const noRecipe = o.recipe === undefined && o.recipeJson === undefined;
   if (o.stepModel === 'estimator') {
-    if (o.recipe === undefined) {
+    if (noRecipe) {
       throw new UserError('SIM_STEP_MODEL', 'the estimator step model needs a recipe (model × GPU × backend × parallelism)', { hint: 'add --recipe <dir>, or drop --step-model estimator' });
     }
     if (timing.length > 0) {
@@ -121,8 +135,47 @@ export function chooseStepModel(o: SimOpts & { decodeMs?: number }): 'parametric
     }
     return 'estimator';
   }
-  if (o.stepModel === 'parametric' || o.recipe === undefined || timing.length > 0) return 'parametric';
+  if (o.stepModel === 'parametric' || noRecipe || timing.length > 0) return 'parametric';
   return 'estimator';
+}
+
+const SimRecipeFileSchema = z.strictObject({
+  id: z.string().min(1),
+  variant: z.string().optional(),
+  recipe: RecipeSchema,
+  model: ModelCardSchema,
+  gpu: GpuSchema,
+});
+
+/** Reads a resolved recipe written by `simRecipeJson` (what `recipes render --engine sim` mounts into the pods). */
+export function readSimRecipeFile(path: string): SimRecipeFile {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new UserError('SIM_RECIPE_JSON', e.code === 'ENOENT' ? `${path} does not exist` : `${path} is not JSON: ${e.message}`, {
+      hint: 'pass the file `recipes render --engine sim` puts in the <dgd>-sim ConfigMap, or use --recipe <dir>',
+    });
+  }
+  const parsed = SimRecipeFileSchema.safeParse(data);
+  if (!parsed.success) {
+    const issues: Issue[] = parsed.error.issues.map((i) => ({
+      code: 'SIM_RECIPE_JSON',
+      file: path,
+      path: i.path.filter((p): p is string | number => typeof p !== 'symbol'),
+      message: i.message,
+      hint: 're-render it with the same llm-recipes version as the image (recipes render --engine sim)',
+    }));
+    throw new InvalidInputError(issues);
+  }
+  return parsed.data;
+}
+
+/** One pool of a recipe's simulator config as a single aggregated engine: a pod standing in for one worker. */
+export function onePool(base: SimConfigInput, pool: PoolRole): SimConfigInput {
+  const { prefill: _p, decode: _d, agg: _a, transfer: _t, ...rest } = base;
+  return { ...rest, mode: 'agg', agg: { ...base[pool], replicas: 1 } };
 }
 
 /** `recipes sim`: serves the OpenAI-compatible simulator until SIGINT/SIGTERM. */
@@ -134,6 +187,8 @@ export const registerSim: RegisterCommand = (program, io) => {
     .option('--variant <name>', 'apply this recipe variant')
     .option('--set <path=value>', 'override a recipe field (repeatable)', collect, [])
     .option('--root <dir>', 'repository root (default: nearest directory holding recipes/)')
+    .option('--recipe-json <file>', 'serve a resolved recipe written by `recipes render --engine sim` (instead of --recipe)')
+    .option('--pool <role>', 'with a recipe: serve one engine of this pool (agg | prefill | decode), as one worker pod does')
     .option('--step-model <model>', 'estimator (default with --recipe; timing flags imply parametric) | parametric')
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option('--port <n>', 'listen port (0 = any free port)', int(0), 8000)
@@ -169,11 +224,40 @@ export const registerSim: RegisterCommand = (program, io) => {
       let base: SimConfigInput = {};
       let source = 'defaults';
       let stepModels: StepModelFactory | undefined;
+      if (opts.recipe !== undefined && opts.recipeJson !== undefined) {
+        throw new UserError('SIM_FLAGS', '--recipe and --recipe-json both name the recipe to serve', { hint: 'give one of them' });
+      }
+      if (opts.recipeJson !== undefined && (opts.variant !== undefined || opts.set.length > 0)) {
+        throw new UserError('SIM_FLAGS', '--variant and --set apply to --recipe; a --recipe-json file is already resolved', {
+          hint: 're-render the file with the variant and overrides you want',
+        });
+      }
+      const pool = opts.pool as PoolRole | undefined;
+      if (pool !== undefined) {
+        if (pool !== 'agg' && pool !== 'prefill' && pool !== 'decode') {
+          throw new UserError('SIM_FLAGS', `unknown --pool ${String(pool)}`, { hint: 'use --pool agg, --pool prefill or --pool decode' });
+        }
+        if (opts.recipe === undefined && opts.recipeJson === undefined) {
+          throw new UserError('SIM_FLAGS', '--pool picks a pool of a recipe, and no recipe was given', { hint: 'add --recipe <dir> or --recipe-json <file>' });
+        }
+        if (opts.mode !== undefined) throw new UserError('SIM_FLAGS', '--pool serves one aggregated engine; --mode does not apply', { hint: 'drop --mode' });
+      }
       const stepModel = chooseStepModel(opts);
-      if (opts.recipe !== undefined) {
-        const ws = loadWorkspace(findWorkspaceRoot(io.cwd, opts.root));
-        const { resolved, issues } = resolveRecipe(ws, { recipe: opts.recipe, variant: opts.variant, set: opts.set, cwd: io.cwd });
-        if (resolved === undefined) throw new InvalidInputError(issues);
+      if (opts.recipe !== undefined || opts.recipeJson !== undefined) {
+        let resolved: SimRecipeFile;
+        if (opts.recipeJson !== undefined) resolved = readSimRecipeFile(resolve(io.cwd, opts.recipeJson));
+        else {
+          const ws = loadWorkspace(findWorkspaceRoot(io.cwd, opts.root));
+          const result = resolveRecipe(ws, { recipe: opts.recipe!, variant: opts.variant, set: opts.set, cwd: io.cwd });
+          if (result.resolved === undefined) throw new InvalidInputError(result.issues);
+          resolved = result.resolved;
+        }
+        const mode = resolved.recipe.topology.mode;
+        if (pool !== undefined && (mode === 'agg') !== (pool === 'agg')) {
+          throw new UserError('SIM_FLAGS', `--pool ${pool}: recipe ${resolved.id} is ${mode}, its pools are ${mode === 'agg' ? 'agg' : 'prefill and decode'}`, {
+            hint: `use --pool ${mode === 'agg' ? 'agg' : 'prefill or --pool decode'}`,
+          });
+        }
         if (stepModel === 'estimator') {
           if (opts.mode !== undefined && opts.mode !== resolved.recipe.topology.mode) {
             throw new UserError('SIM_STEP_MODEL', `--mode ${opts.mode} differs from the recipe's mode ${resolved.recipe.topology.mode}, which the estimator step model is built for`, {
@@ -182,9 +266,10 @@ export const registerSim: RegisterCommand = (program, io) => {
           }
           const es = estimatorSimulation(resolved);
           base = es.config;
-          stepModels = es.stepModels;
+          stepModels = pool === undefined ? es.stepModels : (_role, cfg) => es.stepModels(pool, cfg);
         } else base = simConfigFromRecipe(resolved);
-        source = `recipe ${resolved.id}${resolved.variant ? ` (variant ${resolved.variant})` : ''}`;
+        if (pool !== undefined) base = onePool(base, pool);
+        source = `recipe ${resolved.id}${resolved.variant ? ` (variant ${resolved.variant})` : ''}${pool === undefined ? '' : `, one ${pool} engine`}`;
       }
       const config = resolveSimConfig(applySimFlags(base, { ...opts, itlMs: opts.itlMs ?? opts.decodeMs }), '--flags');
       const sim = await startSimulator(config, { host: opts.host, port: opts.port, stepModels });
