@@ -65,7 +65,7 @@ async function coldRun(root: string, cacheDir: string, mode: 'render' | 'files')
   const script = join(root, `bench-${mode}.mts`);
   await writeFile(script, SCRIPT(root, mode));
   const start = performance.now();
-  const { stdout } = await execa('npx', ['node', script], { cwd: REPO, env: { LLM_RECIPES_CACHE_DIR: cacheDir } });
+  const { stdout } = await execa(process.execPath, [script], { cwd: REPO, env: { LLM_RECIPES_CACHE_DIR: cacheDir } });
   const wallMs = performance.now() - start;
   return { wallMs, phases: JSON.parse(stdout.trim().split('\n').at(-1)!) as Phases };
 }
