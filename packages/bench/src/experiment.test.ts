@@ -87,9 +87,10 @@ describe('experiment directory', () => {
     expect(second.points.every((p) => p.state === 'done')).toBe(true);
     expect(readFileSync(join(pdir, 'records.jsonl'), 'utf8')).toBe(before);
     expect(Object.keys(second.summaries)).toHaveLength(4);
-    // no temporary files survive
-    const all = readdirSync(dir, { recursive: true }) as string[];
-    expect(all.filter((f) => f.includes('.tmp-'))).toEqual([]);
+    // no temporary files survive: the directory holds exactly the experiment's files, whatever temp names were used
+    const pointFiles = [...Object.values(EXPORT_FILES), 'records.jsonl', 'status.json', 'summary.json'];
+    const expected = ['manifest.json', 'points', 'status.json', ...second.points.flatMap((p) => [join('points', p.id), ...pointFiles.map((f) => join('points', p.id, f))])];
+    expect((readdirSync(dir, { recursive: true }) as string[]).sort()).toEqual(expected.sort());
   });
 
   it('refuses to resume an experiment made from different inputs', async () => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import writeFileAtomicLib from 'write-file-atomic';
 import { UserError } from '@llm-recipes/errors';
 import { EXPORT_FILES, exportResult, type ExportContext, type ExportFormat } from './exporters.ts';
 import type { Summary } from './metrics.ts';
@@ -83,11 +84,13 @@ export interface ExperimentResult {
   summaries: Record<string, Summary>;
 }
 
-/** Writes a file atomically: a kill leaves either the old file or the new one, never half of one. */
+/**
+ * Writes an experiment file atomically (temp file + rename): a kill leaves either the old file or the new one, never
+ * half of one. No fsync: experiment files are rewritten often (status on every phase change, one set per point) and
+ * resumable, so surviving a kill matters and surviving a power cut does not; fsync costs ~0.7 ms a file here.
+ */
 export function writeFileAtomic(path: string, data: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
+  writeFileAtomicLib.sync(path, data, { fsync: false });
 }
 
 function writeJson(path: string, value: unknown): void {

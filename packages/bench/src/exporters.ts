@@ -97,12 +97,27 @@ function toVllm(s: Summary, records: readonly RequestRecord[], ctx: ExportContex
   return out;
 }
 
-/** Percentile block over raw values: AIPerf's and llm-d's distributions carry more points than the summary. */
-function dist(values: number[]): { sorted: Float64Array; at: (p: number) => number; sum: number } {
+interface Dist {
+  n: number;
+  sum: number;
+  mean: number;
+  /** Population standard deviation. */
+  std: number;
+  min: number;
+  max: number;
+  at: (p: number) => number;
+}
+
+/** Percentile block over raw (non-empty) values: AIPerf's and llm-d's distributions carry more points than the summary. */
+function dist(values: number[]): Dist {
   const sorted = Float64Array.from(values).sort();
+  const n = sorted.length;
   let sum = 0;
   for (const v of sorted) sum += v;
-  return { sorted, at: (p) => percentileSorted(sorted, p), sum };
+  const mean = sum / n;
+  let m2 = 0;
+  for (const x of sorted) m2 += (x - mean) ** 2;
+  return { n, sum, mean, std: Math.sqrt(m2 / n), min: sorted[0]!, max: sorted[n - 1]!, at: (p) => percentileSorted(sorted, p) };
 }
 
 function metricValues(records: readonly RequestRecord[]): Record<string, number[]> {
@@ -129,14 +144,10 @@ function toAiperf(s: Summary, records: readonly RequestRecord[], ctx: ExportCont
   const block = (unit: string, values: number[]): Record<string, number | string> | undefined => {
     if (values.length === 0) return undefined;
     const d = dist(values);
-    const n = d.sorted.length;
-    const mean = d.sum / n;
-    let m2 = 0;
-    for (const x of d.sorted) m2 += (x - mean) ** 2;
-    const out: Record<string, number | string> = { unit, avg: mean, min: d.sorted[0]!, max: d.sorted[n - 1]! };
+    const out: Record<string, number | string> = { unit, avg: d.mean, min: d.min, max: d.max };
     for (const p of [1, 5, 10, 25, 50, 75, 90, 95, 99]) out[`p${p}`] = d.at(p);
-    out['std'] = Math.sqrt(m2 / n);
-    out['count'] = n;
+    out['std'] = d.std;
+    out['count'] = d.n;
     out['sum'] = d.sum;
     return out;
   };
@@ -186,15 +197,11 @@ function toLlmd(s: Summary, records: readonly RequestRecord[], ctx: ExportContex
   const stats = (units: string, values: number[]): Record<string, number | string> | undefined => {
     if (values.length === 0) return undefined;
     const d = dist(values);
-    const n = d.sorted.length;
-    const mean = d.sum / n;
-    let m2 = 0;
-    for (const x of d.sorted) m2 += (x - mean) ** 2;
-    const out: Record<string, number | string> = { units, mean, stddev: Math.sqrt(m2 / n), min: d.sorted[0]! };
+    const out: Record<string, number | string> = { units, mean: d.mean, stddev: d.std, min: d.min };
     for (const [k, p] of [['p0p1', 0.1], ['p1', 1], ['p5', 5], ['p10', 10], ['p25', 25], ['p50', 50], ['p75', 75], ['p90', 90], ['p95', 95], ['p99', 99], ['p99p9', 99.9]] as const) {
       out[k] = d.at(p);
     }
-    out['max'] = d.sorted[n - 1]!;
+    out['max'] = d.max;
     return out;
   };
   const start = Date.parse(ctx.startTime);

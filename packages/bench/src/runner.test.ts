@@ -1,23 +1,14 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { loadTokenizer, type BenchTokenizer } from './tokenizer.ts';
 import { runBenchmark, type RunOptions } from './runner.ts';
-import { startReferenceServer, type ReferenceServer, type ReferenceServerOptions } from './testing/index.ts';
+import { referenceServers } from './test-support.ts';
 
 let tok: BenchTokenizer;
-const servers: ReferenceServer[] = [];
 beforeAll(async () => {
   tok = await loadTokenizer();
 });
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function serve(o: ReferenceServerOptions): Promise<ReferenceServer> {
-  const s = await startReferenceServer(o);
-  servers.push(s);
-  return s;
-}
+const serve = referenceServers();
 
 function opts(url: string, over: Partial<RunOptions> = {}): RunOptions {
   return {

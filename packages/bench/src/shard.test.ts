@@ -1,20 +1,17 @@
 import fc from 'fast-check';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { summarizeRecords } from './metrics.ts';
 import { runBenchmark } from './runner.ts';
 import { mergeShardRecords, originEpochMs, parseShard, shareOf } from './shard.ts';
 import { summarize } from './stats.ts';
 import { loadTokenizer, type BenchTokenizer } from './tokenizer.ts';
-import { startReferenceServer, type ReferenceServer } from './testing/index.ts';
+import { referenceServers } from './test-support.ts';
 
 let tok: BenchTokenizer;
-const servers: ReferenceServer[] = [];
 beforeAll(async () => {
   tok = await loadTokenizer();
 });
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const serve = referenceServers();
 
 describe('shares', () => {
   it('split any total over N shards exactly, differing by at most one', () => {
@@ -36,8 +33,7 @@ describe('shares', () => {
 describe('distributed load: N client shards against one server', () => {
   it('merging the shards’ raw records gives exactly the percentiles of one run over all records', async () => {
     // GIVEN one server with jittered latencies (real sockets and timers: every shard sees its own latencies)
-    const srv = await startReferenceServer({ ttftMs: 25, itlMs: 4 });
-    servers.push(srv);
+    const srv = await serve({ ttftMs: 25, itlMs: 4 });
     const total = { concurrency: 12, requests: 60 };
     const count = 4;
     // WHEN 4 clients run their shares at the same time, each with its own clock origin

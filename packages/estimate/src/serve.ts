@@ -94,6 +94,24 @@ function notFitting(gpus: number, concurrency: number): ServingResult {
   };
 }
 
+/** A fitting configuration's figures from its solved latencies and rates (ITL is TPOT in steady decode). */
+function fitting(r: { ttft: number; itl: number; out: number; bmax: number; gpus: number; concurrency: number; requestsPerSecond: number; limitedBy: ServingResult['limitedBy'] }): ServingResult {
+  return {
+    ttftMs: r.ttft,
+    itlMs: r.itl,
+    tpotMs: r.itl,
+    tokensPerSecondPerUser: 1000 / r.itl,
+    tokensPerSecondPerGpu: r.out / r.gpus,
+    outputTokensPerSecond: r.out,
+    maxBatch: r.bmax,
+    fits: true,
+    gpus: r.gpus,
+    concurrency: r.concurrency,
+    requestsPerSecond: r.requestsPerSecond,
+    limitedBy: r.limitedBy,
+  };
+}
+
 const SAFE = 1 - 1e-6;
 
 /**
@@ -125,20 +143,7 @@ export function serveAgg(m: StepModel, replicas: number, w: Workload, concurrenc
   const ttft = Math.max(service, n / lambda - s);
   const out = active * lambda * w.osl * 1000;
   const limitedBy = n > bmax ? 'batch' : lambda >= (SAFE / perPrompt) * 0.999 ? 'prefill' : 'latency';
-  return {
-    ttftMs: ttft,
-    itlMs: itl,
-    tpotMs: itl,
-    tokensPerSecondPerUser: 1000 / itl,
-    tokensPerSecondPerGpu: out / gpus,
-    outputTokensPerSecond: out,
-    maxBatch: bmax,
-    fits: true,
-    gpus,
-    concurrency,
-    requestsPerSecond: active * lambda * 1000,
-    limitedBy,
-  };
+  return fitting({ ttft, itl, out, bmax, gpus, concurrency, requestsPerSecond: active * lambda * 1000, limitedBy });
 }
 
 /** Link bandwidth (GB/s per GPU) KV moves over between a prefill and a decode worker. */
@@ -185,20 +190,7 @@ export function serveDisagg(
   const ttft = Math.max(service, concurrency / lambda - s);
   const out = lambda * w.osl * 1000;
   const limitedBy = lambda >= hi * 0.999 ? (prefillCap <= decodeCap ? 'prefill' : 'decode') : nd > bmax ? 'batch' : 'latency';
-  return {
-    ttftMs: ttft,
-    itlMs: itl,
-    tpotMs: itl,
-    tokensPerSecondPerUser: 1000 / itl,
-    tokensPerSecondPerGpu: out / gpus,
-    outputTokensPerSecond: out,
-    maxBatch: bmax,
-    fits: true,
-    gpus,
-    concurrency,
-    requestsPerSecond: lambda * 1000,
-    limitedBy,
-  };
+  return fitting({ ttft, itl, out, bmax, gpus, concurrency, requestsPerSecond: lambda * 1000, limitedBy });
 }
 
 export interface EstimateInput {

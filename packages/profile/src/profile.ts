@@ -19,15 +19,10 @@ import { measuredPareto, pointFromSummary, selectPoint, slaItl, type ConfigInfo,
 import { decodeStopReason, interpolate, lossReason, prefillStopReason, rankSelectable, replicaSplit, type DecodeSample } from './select.ts';
 import { readSpec, type ExperimentSpec, type ProfileSettings } from './spec.ts';
 import { StatusBook, writeAtomic, type ExperimentStatus } from './status.ts';
-import { clusterAccess, experimentCluster, namespaceOf, setLayers, type Reporter } from './steps.ts';
+import { clusterAccess, experimentCluster, namespaceOf, setLayers, type RunOptions } from './steps.ts';
 
-export interface ProfileRunOptions {
-  dir: string;
-  root: string;
-  reporter?: Reporter | undefined;
-  onStatus?: ((s: ExperimentStatus) => void) | undefined;
-  log?: ((line: string) => void) | undefined;
-}
+/** As runSteps takes them, less `steps`: profiling runs its own phases. */
+export type ProfileRunOptions = Omit<RunOptions, 'steps'>;
 
 export interface ProfileOutcome {
   status: ExperimentStatus;

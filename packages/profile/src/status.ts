@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
 
 /** DGDR lifecycle phases (seed 004): Pending → Profiling → Ready → Deploying → Deployed | Failed. */
 export const PHASES = ['Pending', 'Profiling', 'Ready', 'Deploying', 'Deployed', 'Failed'] as const;
@@ -53,12 +54,15 @@ export function initialStatus(): ExperimentStatus {
   return { schema: 'llm-recipes/experiment-status@1', phase: 'Pending', subPhase: 'Initializing', reason: null, message: null, steps, progress: null, updatedAt: new Date().toISOString(), history: [] };
 }
 
-/** Writes a file atomically (temp file + rename): a kill leaves the old file or the new one, never half of one. */
+/**
+ * Writes an experiment file atomically (temp file + rename), creating its directory first: a kill leaves the old file
+ * or the new one, never half of one. No fsync, as bench's writeFileAtomic: status.json is rewritten on every change
+ * and the run resumes, so a power cut costs at most a re-run. (The library directly, not via @llm-recipes/bench: the
+ * simulator child process uses this and would pay ~70 ms importing bench.)
+ */
 export function writeAtomic(path: string, data: string): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
+  writeFileAtomic.sync(path, data, { fsync: false });
 }
 
 export function readStatus(dir: string): ExperimentStatus | null {

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
 import type { Issue } from '@llm-recipes/errors';
 import { InvalidInputError } from '@llm-recipes/errors';
 import { parse, stringify } from 'yaml';
@@ -111,12 +111,5 @@ export function readGolden(file: string, displayPath = file): Golden | undefined
 export function writeGolden(file: string, golden: Golden): void {
   const text = serializeGolden(golden);
   mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, file);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  writeFileAtomic.sync(file, text);
 }

@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
 import { stringify } from 'yaml';
 import { UserError } from '@llm-recipes/errors';
 import { gpuDirName } from './gpu-id.ts';
@@ -93,8 +94,6 @@ export function writeScaffold(ws: Workspace, scaffold: Scaffold): string {
     });
   }
   mkdirSync(path.dirname(abs), { recursive: true });
-  const tmp = `${abs}.${process.pid}.tmp`;
-  writeFileSync(tmp, scaffold.content, { flag: 'wx' });
-  renameSync(tmp, abs);
+  writeFileAtomic.sync(abs, scaffold.content);
   return abs;
 }

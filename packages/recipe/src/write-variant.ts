@@ -1,5 +1,6 @@
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
 import { isMap, isScalar, parseDocument, YAMLMap } from 'yaml';
 import { InvalidInputError, UserError, type Issue } from '@llm-recipes/errors';
 import { loadWorkspace } from './loader.ts';
@@ -28,17 +29,6 @@ export interface WriteVariantResult {
   /** The variant resolved from the written file. */
   resolved: ResolvedRecipe;
   replaced: boolean;
-}
-
-function writeAtomic(file: string, text: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}.tmp`);
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, file);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
 }
 
 /** Flow style for small maps (pools, args), as the committed recipes write them. */
@@ -95,7 +85,7 @@ export function writeVariant(o: WriteVariantOptions): WriteVariantResult {
       pair.key = key;
     }
   }
-  writeAtomic(file, doc.toString({ lineWidth: 0 }));
+  writeFileAtomic.sync(file, doc.toString({ lineWidth: 0 }));
 
   // prove it: the whole file must still load and the variant resolve with zero issues; otherwise undo
   const issues: Issue[] = [];
@@ -109,11 +99,11 @@ export function writeVariant(o: WriteVariantOptions): WriteVariantResult {
       resolved = r.resolved;
     }
   } catch (err) {
-    writeAtomic(file, original);
+    writeFileAtomic.sync(file, original);
     throw err;
   }
   if (resolved === undefined || issues.length > 0) {
-    writeAtomic(file, original);
+    writeFileAtomic.sync(file, original);
     throw new InvalidInputError(
       issues.length > 0
         ? issues.map((i) => ({ ...i, hint: `${i.hint ? `${i.hint}; ` : ''}${rel} was left unchanged` }))

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseRecordsJsonl, type RequestRecord } from '@llm-recipes/bench';
+import { createRng, parseRecordsJsonl, type RequestRecord } from '@llm-recipes/bench';
 import type { ExperimentResults } from '@llm-recipes/profile';
 
 export type Verdict = 'regression' | 'improvement' | 'no-change' | 'insufficient-data';
@@ -36,18 +36,6 @@ export interface Comparison {
   summary: string;
 }
 
-/** Deterministic PRNG (mulberry32) so a report re-renders identically. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // Medians: robust to the few requests a busy host delays. Closed-loop requests at high concurrency finish in waves
 // that share a batch, so their values cluster and the interval widens — conservative, never a false alarm.
 function median(xs: number[]): number {
@@ -67,7 +55,8 @@ export function bootstrapRatio(base: number[], cand: number[], opts: { resamples
   const bm = median(base);
   const cm = median(cand);
   if (base.length < 5 || cand.length < 5 || bm <= 0) return { baseMedian: bm, candidateMedian: cm, ratio: bm > 0 ? cm / bm : NaN, ciLow: NaN, ciHigh: NaN, verdict: 'insufficient-data' };
-  const r = rng(opts.seed ?? 1);
+  // seeded (mulberry32) so a report re-renders identically
+  const r = createRng(opts.seed ?? 1);
   const ratios: number[] = [];
   const bs = new Array<number>(base.length);
   const cs = new Array<number>(cand.length);

@@ -1,20 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, type RunningSimulator } from './server.ts';
+import { describe, expect, it } from 'vitest';
 import type { SimConfigInput } from './config.ts';
 import { OUTPUT_WORDS } from './tokens.ts';
-import { mean, median, parseProm, promSum, runConcurrent, streamRequest, type StreamResult } from './test-support.ts';
+import { mean, median, parseProm, promSum, runConcurrent, simulators, streamRequest, type StreamResult } from './test-support.ts';
 
 // End-to-end behaviour of the engine as a benchmark client sees it on the wire.
 
-const running: RunningSimulator[] = [];
-async function sim(cfg: SimConfigInput): Promise<RunningSimulator> {
-  const s = await startSimulator(cfg);
-  running.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.close()));
-});
+const sim = simulators();
 
 function prompt(n: number, salt = 0): string {
   let s = '';

@@ -3,7 +3,7 @@ import { stepParamsOf } from './config.ts';
 import { Sequence, Worker, type FinishReason, type SequenceSink, type StepTrace } from './engine.ts';
 import { blockHashes } from './kv-cache.ts';
 import type { EngineSample } from './metrics.ts';
-import { createRng } from './rng.ts';
+import { createRng } from '@llm-recipes/bench';
 import { ParametricStepModel, type StepTimeModel } from './step-model.ts';
 
 /** Scales a step model's durations (the `slowdown` knob); KV sizes are unchanged, so only timing moves. */

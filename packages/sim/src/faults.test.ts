@@ -1,17 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, type RunningSimulator } from './server.ts';
-import type { SimConfigInput } from './config.ts';
-import { streamRequest } from './test-support.ts';
+import { describe, expect, it } from 'vitest';
+import { simulators, streamRequest } from './test-support.ts';
 
-const running: RunningSimulator[] = [];
-async function sim(cfg: SimConfigInput): Promise<RunningSimulator> {
-  const s = await startSimulator(cfg);
-  running.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.close()));
-});
+const sim = simulators();
 
 const body = { prompt: 'fault injection probe', max_tokens: 20, ignore_eos: true };
 

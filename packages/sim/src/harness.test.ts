@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTokenizer, runBenchmark, type BenchTokenizer, type RunResult } from '@llm-recipes/bench';
-import { startSimulator, type RunningSimulator } from './server.ts';
-import type { SimConfigInput } from './config.ts';
-import { parseProm, promSum } from './test-support.ts';
+import type { RunningSimulator } from './server.ts';
+import { parseProm, promSum, simulators } from './test-support.ts';
 
 // The project's benchmark harness against the simulator: what a profiling run would see.
 
@@ -10,15 +9,7 @@ let tokenizer: BenchTokenizer;
 beforeAll(async () => {
   tokenizer = await loadTokenizer('o200k_base');
 });
-const running: RunningSimulator[] = [];
-afterAll(async () => {
-  await Promise.all(running.map((s) => s.close()));
-});
-async function sim(cfg: SimConfigInput): Promise<RunningSimulator> {
-  const s = await startSimulator(cfg);
-  running.push(s);
-  return s;
-}
+const sim = simulators('file');
 
 function bench(s: RunningSimulator, concurrency: number, requests: number, isl = 64, osl = 24, api: 'chat' | 'completions' = 'chat'): Promise<RunResult> {
   return runBenchmark({

@@ -1,19 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encode } from 'gpt-tokenizer/encoding/o200k_base';
-import { startSimulator, type RunningSimulator } from './server.ts';
 import type { SimConfigInput } from './config.ts';
 import { OUTPUT_WORDS } from './tokens.ts';
-import { parseProm, promSum, runConcurrent, streamRequest } from './test-support.ts';
+import { parseProm, promSum, runConcurrent, simulators, streamRequest } from './test-support.ts';
 
-const running: RunningSimulator[] = [];
-async function sim(cfg: SimConfigInput): Promise<RunningSimulator> {
-  const s = await startSimulator(cfg);
-  running.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.close()));
-});
+const sim = simulators();
 
 /** A prompt of exactly n o200k_base tokens. */
 function prompt(n: number, salt = 0): string {

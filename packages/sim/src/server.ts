@@ -5,7 +5,8 @@ import { resolveSimConfig, type SimConfig, type SimConfigInput } from './config.
 import { nowMs } from './clock.ts';
 import type { FinishReason, Sequence, StepTrace } from './engine.ts';
 import { SimMetrics, type EngineSample } from './metrics.ts';
-import { createRng, mixSeed } from './rng.ts';
+import { createRng } from '@llm-recipes/bench';
+import { mixSeed } from './rng.ts';
 import { OUTPUT_WORDS, OutputStream, drawEosLength, encodeText } from './tokens.ts';
 
 export interface SimulatorOptions {

@@ -1,18 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, type RunningSimulator } from './server.ts';
+import { describe, expect, it } from 'vitest';
 import { resolveSimConfig } from './config.ts';
-import { median, streamRequest } from './test-support.ts';
+import { median, simulators, streamRequest } from './test-support.ts';
 
 // The slowdown knob scales every step time: a controlled regression for run-vs-run comparison checks.
 
-const running: RunningSimulator[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.close()));
-});
+const sim = simulators();
 
 async function itlMedian(slowdown: number): Promise<number> {
-  const s = await startSimulator({ speedup: 1, slowdown, agg: { step: { decodeBaseMs: 8, decodeMsPerSeq: 0, decodeMsPerKContextToken: 0 } } });
-  running.push(s);
+  const s = await sim({ speedup: 1, slowdown, agg: { step: { decodeBaseMs: 8, decodeMsPerSeq: 0, decodeMsPerKContextToken: 0 } } });
   const r = await streamRequest(s.url, 'completions', { prompt: 'hello world', max_tokens: 40, ignore_eos: true });
   return median(r.itlMs);
 }

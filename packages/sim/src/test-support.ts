@@ -1,5 +1,24 @@
 // A minimal streaming OpenAI client for the simulator's own tests (fetch + SSE parsing), so engine behaviour is
 // checked from the wire exactly as a benchmark client sees it.
+import { afterAll, afterEach } from 'vitest';
+import { startSimulator, type RunningSimulator } from './server.ts';
+import type { SimConfigInput } from './config.ts';
+
+/**
+ * Registers the file's simulators for cleanup and returns a starter: every simulator it started is closed after each
+ * test, or after the file's last one with `'file'` (when tests share a warmed-up simulator).
+ */
+export function simulators(scope: 'test' | 'file' = 'test'): (cfg?: SimConfigInput) => Promise<RunningSimulator> {
+  const running: RunningSimulator[] = [];
+  (scope === 'test' ? afterEach : afterAll)(async () => {
+    await Promise.all(running.splice(0).map((s) => s.close()));
+  });
+  return async (cfg = {}) => {
+    const s = await startSimulator(cfg);
+    running.push(s);
+    return s;
+  };
+}
 
 export interface StreamResult {
   status: number;

@@ -1,5 +1,5 @@
 import { encode } from 'gpt-tokenizer/encoding/o200k_base';
-import { createRng } from './rng.ts';
+import { createRng } from '@llm-recipes/bench';
 
 // Token accounting matches the benchmark harness's default tokenizer (o200k_base), so `usage` is exact:
 // prompts are counted with the same encoder the harness builds them with, and every generated chunk is one

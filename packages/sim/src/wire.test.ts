@@ -1,24 +1,16 @@
 import { connect } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { startSimulator, type RunningSimulator } from './server.ts';
+import type { RunningSimulator } from './server.ts';
 import { SimMetrics } from './metrics.ts';
-import { parseProm } from './test-support.ts';
+import { parseProm, simulators } from './test-support.ts';
 
 // Streams are written straight to the socket as chunked-encoding frames when the response owns its connection;
 // these tests read the raw bytes, so a framing mistake (wrong length, missing terminator, frames of a pipelined
 // response landing in another one) fails here even where a lenient client would cope.
 
-const running: RunningSimulator[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.close()));
-});
-
-async function sim(): Promise<RunningSimulator> {
-  const s = await startSimulator({ speedup: 20, agg: { step: { decodeBaseMs: 5 } } });
-  running.push(s);
-  return s;
-}
+const start = simulators();
+const sim = (): Promise<RunningSimulator> => start({ speedup: 20, agg: { step: { decodeBaseMs: 5 } } });
 
 /** Sends raw bytes, collects the reply until the server closes or `done(bytes)` says it is complete. */
 function rawExchange(url: string, payload: string, done: (buf: Buffer) => boolean): Promise<Buffer> {

@@ -141,7 +141,8 @@ describe('vendored CRDs and generated schemas', () => {
       expect(dgd.properties.spec.additionalProperties).toBe(false);
       expect(dgd.properties.spec.properties.components.items.properties.sharedMemorySize.oneOf).toEqual([{ type: 'string' }, { type: 'integer' }]);
       expect(JSON.stringify(dgd)).not.toContain('"format":"int-or-string"');
-      expect(readdirSync(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+      // no temp files left behind (whatever their names): exactly the schema files and their directory
+      expect((readdirSync(out, { recursive: true }) as string[]).sort()).toEqual(['nvidia.com', ...result.files].sort());
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Ajv, type ValidateFunction } from 'ajv';
+import writeFileAtomic from 'write-file-atomic';
 import standaloneModule from 'ajv/dist/standalone/index.js';
 import addFormatsModule from 'ajv-formats';
 import { CRD_DIR, crdDigest, readCrdVersions, type CrdVersion } from './crds.ts';
@@ -28,11 +29,10 @@ export interface GenerateOptions {
   crdDir?: string | undefined;
 }
 
+// A regenerable cache of many files: atomic (concurrent runs may share it) but without fsync.
 function writeAtomic(file: string, text: string): void {
   mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
+  writeFileAtomic.sync(file, text, { fsync: false });
 }
 
 /**

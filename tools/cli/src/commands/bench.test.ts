@@ -1,44 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startReferenceServer, type ReferenceServer } from '@llm-recipes/bench/testing';
-import { main } from '../main.ts';
 import type { CliIo } from '../io.ts';
+import { runCli, tempDirs } from '../testing.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 const bin = fileURLToPath(new URL('../bin.ts', import.meta.url));
 const fixtureTokenizer = fileURLToPath(new URL('../../../../packages/bench/src/fixtures/tokenizer.json', import.meta.url));
 
 let srv: ReferenceServer;
-const dirs: string[] = [];
 beforeAll(async () => {
   srv = await startReferenceServer({ ttftMs: 4, itlMs: 1 });
 });
 afterAll(async () => {
   await srv.close();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'cli-bench-'));
-  dirs.push(d);
-  return d;
-}
-
-async function run(argv: string[], over: Partial<CliIo> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), cwd: repoRoot, isTTY: false, env: {}, ...over };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+const tmp = tempDirs('cli-bench-');
+const run = (argv: string[], over: Partial<CliIo> = {}) => runCli(argv, repoRoot, over);
 
 describe('recipes bench', () => {
   it('--json prints the summary object with every §6 metric as statistics in ms', async () => {
-    const { code, stdout } = await run(['bench', '--endpoint', srv.url, '--model', 'ref', '--isl', '32', '--osl', '6', '--concurrency', '2', '--requests', '6', '--json']);
+    const { code, out: stdout } = await run(['bench', '--endpoint', srv.url, '--model', 'ref', '--isl', '32', '--osl', '6', '--concurrency', '2', '--requests', '6', '--json']);
     expect(code).toBe(0);
     const s = JSON.parse(stdout);
     for (const m of ['ttft', 'itl', 'tpot', 'e2e', 'tokens_per_second_per_user']) {
@@ -53,7 +38,7 @@ describe('recipes bench', () => {
 
   it('prints a summary table, uses a tokenizer.json given by path, and sends the completions API', async () => {
     srv.clearLog();
-    const { code, stdout, stderr } = await run(['bench', '--endpoint', `${srv.url}/v1`, '--model', 'ref', '--api', 'completions', '--isl', '40', '--osl', '3', '--rate', '50', '--requests', '5', '--tokenizer', fixtureTokenizer, '--slo-ttft', '1000']);
+    const { code, out: stdout, err: stderr } = await run(['bench', '--endpoint', `${srv.url}/v1`, '--model', 'ref', '--api', 'completions', '--isl', '40', '--osl', '3', '--rate', '50', '--requests', '5', '--tokenizer', fixtureTokenizer, '--slo-ttft', '1000']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^\| point +\| reqs \| err % \| TTFT p50/);
     expect(stdout).toMatch(/\| isl40-osl3-r50 +\| +5 \| +0\.0 \|/);
@@ -67,7 +52,7 @@ describe('recipes bench', () => {
   it('shows a live progress line on a TTY', async () => {
     const slow = await startReferenceServer({ ttftMs: 150, itlMs: 100 });
     try {
-      const { stderr } = await run(['bench', '--endpoint', slow.url, '--model', 'ref', '--isl', '8', '--osl', '4', '--concurrency', '1', '--requests', '2'], { isTTY: true });
+      const { err: stderr } = await run(['bench', '--endpoint', slow.url, '--model', 'ref', '--isl', '8', '--osl', '4', '--concurrency', '1', '--requests', '2'], { isTTY: true });
       expect(stderr).toMatch(/\r\x1b\[2K\[1\/1\] isl8-osl4-c1 measure \d+s req \d\/2 inflight 1 err 0 out \d+ tok\/s/);
     } finally {
       await slow.close();
@@ -75,7 +60,7 @@ describe('recipes bench', () => {
   });
 
   it('reports every bad flag at once with exit code 2', async () => {
-    const { code, stderr } = await run(['bench', '--endpoint', 'nope', '--isl', 'abc', '--osl', '-1', '--rate', '0', '--arrival', 'weibull', '--export', 'csv']);
+    const { code, err: stderr } = await run(['bench', '--endpoint', 'nope', '--isl', 'abc', '--osl', '-1', '--rate', '0', '--arrival', 'weibull', '--export', 'csv']);
     expect(code).toBe(2);
     for (const flag of ['--isl', '--osl', '--rate', '--arrival', '--export', '--model']) expect(stderr).toContain(flag);
   });
@@ -86,8 +71,8 @@ describe('recipes bench', () => {
       const args = ['bench', '--endpoint', faulty.url, '--model', 'ref', '--isl', '8', '--osl', '2', '--concurrency', '1', '--requests', '6', '--json'];
       const over = await run(args);
       expect(over.code).toBe(1);
-      expect(JSON.parse(over.stdout).errors.http).toBe(3);
-      expect(over.stderr).toContain('error rate 50.0% at isl8-osl2-c1 exceeds --error-threshold 5%');
+      expect(JSON.parse(over.out).errors.http).toBe(3);
+      expect(over.err).toContain('error rate 50.0% at isl8-osl2-c1 exceeds --error-threshold 5%');
       const under = await run([...args, '--error-threshold', '60']);
       expect(under.code).toBe(0);
     } finally {
@@ -98,7 +83,7 @@ describe('recipes bench', () => {
   it("reads model, SLO and GPU count from a recipe's benchmark section", async () => {
     srv.clearLog();
     const dir = tmp();
-    const { code, stdout } = await run(['bench', '--endpoint', srv.url, '--recipe', 'recipes/qwen3-0.6b/vllm/l40s', '--matrix-isl-osl', '16x3', '--concurrencies', '1', '--requests', '2', '--warmup', '0', '--json', '--out', dir]);
+    const { code, out: stdout } = await run(['bench', '--endpoint', srv.url, '--recipe', 'recipes/qwen3-0.6b/vllm/l40s', '--matrix-isl-osl', '16x3', '--concurrencies', '1', '--requests', '2', '--warmup', '0', '--json', '--out', dir]);
     expect(code).toBe(0);
     const out = JSON.parse(stdout);
     // the manifest records the resolved recipe and the content hashes of its rendered workload manifests
@@ -134,14 +119,14 @@ describe('recipes bench', () => {
       slow.clearLog();
       const resumed = await run([...args, '--resume', '--json']);
       expect(resumed.code).toBe(0);
-      const result = JSON.parse(resumed.stdout);
+      const result = JSON.parse(resumed.out);
       expect(result.points.map((p: { id: string; summary: unknown }) => [p.id, p.summary !== null])).toEqual([
         ['isl16-osl8-c1', true],
         ['isl16-osl8-c2', true],
         ['isl32-osl8-c1', true],
         ['isl32-osl8-c2', true],
       ]);
-      expect(resumed.stderr).toContain('kept isl16-osl8-c1');
+      expect(resumed.err).toContain('kept isl16-osl8-c1');
       // the finished point was neither re-run nor rewritten
       expect(readFileSync(join(out, 'points', 'isl16-osl8-c1', 'records.jsonl'), 'utf8')).toBe(kept);
       expect(slow.log().length).toBeLessThanOrEqual(12);

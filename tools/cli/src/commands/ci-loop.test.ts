@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { gitIn, startFakeGitHub, tempRecipesRepo, type FakeGitHub, type TempRepo } from '@llm-recipes/github/testing';
-import { main } from '../index.ts';
+import { runCli } from '../testing.ts';
 
 // The PR loop end to end on a real temporary git repository: the profile job's and the report job's `run:` lines
 // are read from .github/workflows/profile.yml and executed through main() (the GPU job with --engine sim), then
@@ -48,12 +48,7 @@ function jobArgv(job: string, sub: string, env: Record<string, string>): string[
   return argv.slice(2);
 }
 
-async function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { stdout: (t) => void (out += t), stderr: (t) => void (err += t), cwd: repo.root, isTTY: false, env });
-  return { code, out, err };
-}
+const run = (argv: string[], env: NodeJS.ProcessEnv = {}) => runCli(argv, repo.root, { env });
 
 const read = (rel: string): string => readFileSync(path.join(repo.root, rel), 'utf8');
 

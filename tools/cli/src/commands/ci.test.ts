@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gitIn, startFakeGitHub, tempRecipesRepo, type FakeGitHub, type TempRepo } from '@llm-recipes/github/testing';
-import { main } from '../index.ts';
+import { runCli } from '../testing.ts';
 
 let repo: TempRepo;
 let gh: FakeGitHub;
@@ -11,12 +11,7 @@ let base: string;
 let head: string;
 let scratch: string;
 
-async function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { stdout: (t) => void (out += t), stderr: (t) => void (err += t), cwd: repo.root, isTTY: false, env });
-  return { code, out, err };
-}
+const run = (argv: string[], env: NodeJS.ProcessEnv = {}) => runCli(argv, repo.root, { env });
 
 function event(headRepo: string | null, labels: string[]): string {
   const file = path.join(scratch, `event-${Math.random().toString(36).slice(2)}.json`);

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { InvalidArgumentError } from 'commander';
 import { UserError } from '@llm-recipes/errors';
 import {
   assertSameRepository,
@@ -14,6 +13,7 @@ import {
   upsertStickyComment,
 } from '@llm-recipes/github';
 import type { RegisterCommand } from './index.ts';
+import { intList, islOslList, posInt, posNum } from './experiment-flags.ts';
 import { findWorkspaceRoot, repoFrom } from './github-common.ts';
 
 interface PlanFlags {
@@ -63,23 +63,6 @@ interface ReportFlags {
   author?: string;
   output?: string;
 }
-
-const posNum = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${v}"`);
-  return n;
-};
-const posInt = (v: string): number => {
-  const n = posNum(v);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
-  return n;
-};
-const islOslList = (v: string): [number, number][] =>
-  v.split(',').map((part) => {
-    const m = /^(\d+)\s*[x:/]\s*(\d+)$/i.exec(part.trim());
-    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new InvalidArgumentError(`"${part}" is not ISLxOSL (e.g. 512x128)`);
-    return [Number(m[1]), Number(m[2])];
-  });
 
 function parsePr(pr: string): number {
   const n = Number(pr);
@@ -149,7 +132,7 @@ export const registerCi: RegisterCommand = (program, io, state) => {
     .option('--baseline <dir>', "the golden's own experiment directory: per-request bootstrap instead of the recorded golden metrics")
     .option('--tolerance <pct>', 'relative change treated as noise, percent', posNum, 5)
     .option('--isl-osl <list>', "matrix ISL×OSL pairs (default: the recipe's benchmark section)", islOslList)
-    .option('--concurrency <list>', 'matrix concurrencies, e.g. 1,4,16', (v: string) => v.split(',').map((x) => posInt(x.trim())))
+    .option('--concurrency <list>', 'matrix concurrencies, e.g. 1,4,16', intList)
     .option('--requests <n>', 'measured requests per point', posInt)
     .option('--warmup <n>', 'warmup requests per point', (v: string) => (v === '0' ? 0 : posInt(v)))
     .option('--speedup <x>', 'sim: simulated time runs this many times faster', posNum, 10)

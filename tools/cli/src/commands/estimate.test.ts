@@ -2,19 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../index.ts';
-import type { CliIo } from '../io.ts';
+import { runCli } from '../testing.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'recipes-estimate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(argv: string[], cwd = dir): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), cwd, isTTY: false, env: {} };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const run = (argv: string[], cwd = dir) => runCli(argv, cwd);
 
 const FIELDS = ['ttftMs', 'itlMs', 'tpotMs', 'tokensPerSecondPerUser', 'tokensPerSecondPerGpu', 'outputTokensPerSecond', 'maxBatch', 'fits'];
 

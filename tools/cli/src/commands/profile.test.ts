@@ -5,8 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { kubeconfigFor, startFakeApiServer } from '@llm-recipes/cluster/testing';
-import { main } from '../index.ts';
-import type { CliIo } from '../io.ts';
+import { alive, runCli } from '../testing.ts';
 
 // `recipes profile` end to end in a temporary copy of the repository (auto-apply writes a variant into the recipe):
 // rapid on the estimator, thorough on simulator processes measured with the project harness.
@@ -18,27 +17,12 @@ cpSync(join(REPO, 'schemas'), join(ROOT, 'schemas'), { recursive: true });
 const RECIPE = 'qwen3-0.6b/vllm/l40s';
 const pids: number[] = [];
 
-const alive = (pid: number | undefined): boolean => {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 afterAll(() => {
   for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
   rmSync(ROOT, { recursive: true, force: true });
 });
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), cwd: ROOT, isTTY: false, env: {} };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const run = (argv: string[]) => runCli(argv, ROOT);
 const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
 const phases = (dir: string): string[] => readJson(join(dir, 'status.json')).history.map((h: { phase: string; subPhase: string }) => `${h.phase}/${h.subPhase}`);
 

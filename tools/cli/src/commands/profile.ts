@@ -1,14 +1,13 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { UserError } from '@llm-recipes/errors';
-import { formatStatusLine, planExperiment, readStatus, runProfile, slaItl, type ProfileSettings } from '@llm-recipes/profile';
-import { writeReports } from '@llm-recipes/report';
+import { formatStatusLine, planExperiment, runProfile, slaItl, type ProfileSettings } from '@llm-recipes/profile';
+import { addTargetOptions, collect, posInt, posNum, reportFailed, runHooks, targetFrom, type TargetFlags } from './experiment-flags.ts';
 import type { RegisterCommand } from './index.ts';
 import { parseSla } from './search.ts';
-import { collect, posInt, posNum, statusPrinter, targetFrom } from './up.ts';
 import { findWorkspaceRoot } from './workspace-root.ts';
 
-interface ProfileOpts {
+interface ProfileOpts extends TargetFlags {
   strategy: string;
   mode: string;
   gpus?: number;
@@ -19,18 +18,9 @@ interface ProfileOpts {
   gpu?: string;
   variant?: string;
   set: string[];
-  target: string;
-  endpoint?: string;
-  kubeconfig?: string;
-  context?: string;
-  namespace?: string;
-  timeout: number;
-  pollInterval: number;
   autoApply?: string | boolean;
   force?: boolean;
   out?: string;
-  speedup: number;
-  slowdown: number;
   seed: number;
   maxConcurrency?: number;
   requests?: number;
@@ -42,7 +32,7 @@ interface ProfileOpts {
 const f = (n: number | null | undefined, d = 1): string => (n === null || n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(d));
 
 export const registerProfile: RegisterCommand = (program, io, state) => {
-  program
+  const cmd = program
     .command('profile <model-or-recipe>')
     .description('SLA-driven profiling (DGDR flow): rapid (estimator) or thorough (prefill/decode/load sweeps on deployed engines); Pareto front, top-N, selection; --auto-apply writes, renders and deploys it.')
     .option('--strategy <s>', 'rapid | thorough', 'rapid')
@@ -54,18 +44,15 @@ export const registerProfile: RegisterCommand = (program, io, state) => {
     .option('--backend <name>', 'picks the recipe when a model is given')
     .option('--gpu <id>', 'picks the recipe when a model is given')
     .option('--variant <name>', 'recipe variant to profile')
-    .option('--set <a.b=c>', 'recipe override (repeatable)', collect, [])
-    .option('--target <kind>', 'local (simulator) | cluster', 'local')
-    .option('--kubeconfig <file>', 'cluster target: kubeconfig (default $KUBECONFIG or ~/.kube/config)')
-    .option('--context <name>', 'cluster target: kubeconfig context')
-    .option('--namespace <ns>', "cluster target: namespace (default: the context's)")
-    .option('--timeout <s>', 'cluster target: seconds to wait for the DGD to be Ready', posNum, 3600)
-    .option('--poll-interval <s>', 'cluster target: seconds between status polls', posNum, 2)
+    .option('--set <a.b=c>', 'recipe override (repeatable)', collect, []);
+  addTargetOptions(cmd, {
+    endpoint: false,
+    timeout: 'seconds to wait for the DGD to be Ready',
+    speedup: { help: 'simulated time runs this many times faster (results are reported in simulated time)', default: 2 },
+  })
     .option('--auto-apply [variant]', 'write the selection as a recipe variant (default name profile-<strategy>), render it and deploy it to the target')
     .option('--force', 'with --auto-apply: replace an existing variant of that name')
     .option('--out <dir>', 'experiment directory (default results/profile-<strategy>-<recipe>)')
-    .option('--speedup <x>', 'local target: simulated time runs this many times faster (results are reported in simulated time)', posNum, 2)
-    .option('--slowdown <x>', 'local target: multiply every simulated step time', posNum, 1)
     .option('--seed <n>', 'prompt seed', (v: string) => Number(v), 0)
     .option('--max-concurrency <n>', 'thorough: cap on the decode sweep (default 256; the KV capacity caps it too)', posInt)
     .option('--requests <n>', 'thorough: measured requests per decode/load point (default max(8, 2×concurrency))', posInt)
@@ -113,12 +100,7 @@ export const registerProfile: RegisterCommand = (program, io, state) => {
         const out = await runProfile({
           dir,
           root,
-          reporter: async (d, results) => {
-            const w = writeReports(d, { results });
-            return [w.markdown, w.html];
-          },
-          onStatus: statusPrinter(io),
-          log: (line) => io.stderr(`${io.isTTY ? '\r\x1b[2K' : ''}  ${line}\n`),
+          ...runHooks(io),
         });
         if (io.isTTY) io.stderr('\n');
         const r = out.results!;
@@ -143,14 +125,7 @@ export const registerProfile: RegisterCommand = (program, io, state) => {
         const sel = r.points.find((p) => p.id === r.selected?.pointId);
         if (!sel?.meetsSla) state.exitCode = 1;
       } catch (err) {
-        const st = readStatus(dir);
-        if (st?.phase === 'Failed') {
-          if (io.isTTY) io.stderr('\n');
-          io.stdout(`${formatStatusLine(st)}\n`);
-          io.stderr(`failed: ${st.reason}: ${st.message}\nresults so far are kept in ${dir}; fix the cause and re-run the same command to resume\n`);
-          state.exitCode = 1;
-          return;
-        }
+        if (reportFailed(dir, io, state)) return;
         throw err;
       }
     });

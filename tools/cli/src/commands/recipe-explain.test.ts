@@ -2,21 +2,14 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../index.ts';
-import type { CliIo } from '../io.ts';
+import { runCli } from '../testing.ts';
 
 const repo = path.resolve(import.meta.dirname, '../../../..');
 const root = mkdtempSync(path.join(os.tmpdir(), 'llm-recipes-cli-'));
 cpSync(path.join(repo, 'recipes'), path.join(root, 'recipes'), { recursive: true });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-async function run(argv: string[], cwd = root): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), cwd, isTTY: false, env: {} };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const run = (argv: string[], cwd = root) => runCli(argv, cwd);
 
 describe('recipes explain', () => {
   it('prints the layer and file:line of each value, from a directory relative to cwd', async () => {

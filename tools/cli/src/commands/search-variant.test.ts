@@ -4,8 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { loadWorkspace, resolveRecipe } from '@llm-recipes/recipe';
-import { main } from '../main.ts';
-import type { CliIo } from '../io.ts';
+import { runCli } from '../testing.ts';
 
 // End to end in a temporary copy of the repository (recipes/, schemas/ and one cluster profile): search selects a
 // config, writes it as a variant, and render turns that variant into a DGD — the DGDR rapid path.
@@ -17,13 +16,7 @@ mkdirSync(path.join(tmp, 'clusters/lab-argo'), { recursive: true });
 cpSync(path.join(repo, 'clusters/lab-argo/cluster.yaml'), path.join(tmp, 'clusters/lab-argo/cluster.yaml'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), cwd: tmp, isTTY: false, env: {} };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const run = (argv: string[]) => runCli(argv, tmp);
 
 const DISAGG = 'llama-3.3-70b/vllm/h200-sxm';
 const file = path.join(tmp, 'recipes', DISAGG, 'recipe.yaml');

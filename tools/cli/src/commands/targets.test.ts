@@ -1,52 +1,38 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startReferenceServer, type ReferenceServer } from '@llm-recipes/bench/testing';
-import { main } from '../main.ts';
-import type { CliIo } from '../io.ts';
+import { runCli, tempDirs } from '../testing.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 let srv: ReferenceServer;
-const dirs: string[] = [];
 beforeAll(async () => {
   srv = await startReferenceServer({ ttftMs: 4, itlMs: 1 });
 });
 afterAll(async () => {
   await srv.close();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'cli-targets-'));
-  dirs.push(d);
-  return d;
-}
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), cwd: repoRoot, isTTY: false, env: {} };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+const tmp = tempDirs('cli-targets-');
+const run = (argv: string[]) => runCli(argv, repoRoot);
 
 describe('recipes render --target', () => {
   it('--set dgdr.searchStrategy / dgdr.autoApply reach the DGDR; a bad value is exit 2 naming the field', async () => {
     const r = await run(['render', '--target', 'dgdr', '--recipe', 'qwen3-32b/vllm/h100-sxm', '--set', 'dgdr.searchStrategy=thorough', '--set', 'dgdr.autoApply=false', '--stdout']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^  searchStrategy: thorough$/m);
-    expect(r.stdout).toMatch(/^  autoApply: false$/m);
+    expect(r.out).toMatch(/^  searchStrategy: thorough$/m);
+    expect(r.out).toMatch(/^  autoApply: false$/m);
     const bad = await run(['render', '--target', 'dgdr', '--recipe', 'qwen3-32b/vllm/h100-sxm', '--set', 'dgdr.searchStrategy=fast', '--stdout']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('dgdr.searchStrategy');
-    expect(bad.stderr).toContain('rapid, thorough');
+    expect(bad.err).toContain('dgdr.searchStrategy');
+    expect(bad.err).toContain('rapid, thorough');
   });
 
   it('--stdout prints every file of the target', async () => {
     const r = await run(['render', '--target', 'dgdr', '--recipe', 'qwen3-32b/vllm/h100-sxm', '--stdout']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('# ==> dgdr.yaml');
-    expect(r.stdout).toContain('kind: DynamoGraphDeploymentRequest');
+    expect(r.out).toContain('# ==> dgdr.yaml');
+    expect(r.out).toContain('kind: DynamoGraphDeploymentRequest');
   });
 
   it('--out writes <out>/<target>/<recipe>/ with executable scripts', async () => {
@@ -61,12 +47,12 @@ describe('recipes render --target', () => {
   it('refuses a recipe the target cannot serve, with the reason (exit 2)', async () => {
     const r = await run(['render', '--target', 'standalone', '--recipe', 'qwen3-32b/vllm/h100-sxm', '--stdout']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('aggregated recipes only');
+    expect(r.err).toContain('aggregated recipes only');
   });
 
   it('rejects an unknown target and a target without --recipe', async () => {
     expect((await run(['render', '--target', 'nomad'])).code).toBe(2);
-    expect((await run(['render', '--target', 'compose'])).stderr).toContain('--recipe');
+    expect((await run(['render', '--target', 'compose'])).err).toContain('--recipe');
   });
 });
 
@@ -78,8 +64,8 @@ describe('recipes bench --shard and bench merge', () => {
     expect([ra.code, rb.code]).toEqual([0, 0]);
     expect(existsSync(join(a, 'shard.json')) && existsSync(join(b, 'shard.json'))).toBe(true);
     const r = await run(['bench', 'merge', a, b, '--out', merged, '--json']);
-    expect(r.code, r.stderr).toBe(0);
-    const res = JSON.parse(r.stdout);
+    expect(r.code, r.err).toBe(0);
+    const res = JSON.parse(r.out);
     const point = Object.values(res.points)[0] as { counts: { requests: number; completed: number } };
     expect(point.counts).toMatchObject({ requests: 11, completed: 11 });
     const pointDir = join(merged, 'points', Object.keys(res.points)[0]!);
@@ -91,6 +77,6 @@ describe('recipes bench --shard and bench merge', () => {
     await run(['bench', '--endpoint', srv.url, '--model', 'ref', '--isl', '32', '--osl', '4', '--concurrency', '2', '--requests', '4', '--shard', '0/2', '--out', a]);
     const r = await run(['bench', 'merge', a]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('shards 0…1');
+    expect(r.err).toContain('shards 0…1');
   });
 });

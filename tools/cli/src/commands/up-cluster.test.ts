@@ -8,7 +8,7 @@ import type { KubeObject } from '@llm-recipes/cluster';
 import { loadWorkspace, resolveRecipe } from '@llm-recipes/recipe';
 import { simConfigFromRecipe, startSimulator, type RunningSimulator } from '@llm-recipes/sim';
 import { main } from '../index.ts';
-import type { CliIo } from '../io.ts';
+import { captureIo, type CapturedIo } from '../testing.ts';
 
 // `recipes up --target cluster` end to end against a local server speaking the Kubernetes API (server-side apply,
 // GET with status, pod logs, delete). The fake plays the operator (the DGD's status goes Ready after apply) and the
@@ -33,11 +33,7 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-function io(): CliIo & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, stdout: (t) => out.push(t), stderr: (t) => err.push(t), cwd: ROOT, isTTY: false, env: {} };
-}
+const io = (): CapturedIo => captureIo(ROOT);
 
 /** Shell words of one command line: "…" quoted with $VAR expansion, bare words expanded too. */
 function words(line: string, vars: Record<string, string>): string[] {
@@ -71,8 +67,8 @@ async function runPod(job: KubeObject): Promise<string> {
     expect(argv[0]).toBe('recipes');
     const o = io();
     const code = await main(argv.slice(1), o);
-    log += o.out.join('');
-    if (code !== 0) throw new Error(`recipes bench exited ${code}: ${o.err.join('')}`);
+    log += o.out;
+    if (code !== 0) throw new Error(`recipes bench exited ${code}: ${o.err}`);
   }
   podLogs.push(log);
   return log;
@@ -94,7 +90,7 @@ describe('recipes up --target cluster (API server on 127.0.0.1)', () => {
       const out = join(tmp, 'exp');
       const o = io();
       const code = await main([...UP, '--kubeconfig', kubeconfig(server), '--out', out], o);
-      expect(code, o.err.join('')).toBe(0);
+      expect(code, o.err).toBe(0);
       const status = readJson(join(out, 'status.json'));
       expect(status.phase).toBe('Ready');
       expect(status.subPhase).toBe('Done');
@@ -163,7 +159,7 @@ describe('recipes up --target cluster (API server on 127.0.0.1)', () => {
       expect(status.message).toContain('ServicesFailed: decode worker: CrashLoopBackOff (OOMKilled)');
       expect(status.steps.deploy.state).toBe('done');
       expect(status.steps['wait-ready'].state).toBe('failed');
-      expect(o.err.join('')).toContain('WaitingReadyFailed');
+      expect(o.err).toContain('WaitingReadyFailed');
       // no benchmark Job was created, and what was applied is gone
       expect(server.calls.some((c) => c.method === 'PATCH' && c.path.includes('/jobs/bench-'))).toBe(false);
       expect([...server.objects.keys()]).toEqual([]);

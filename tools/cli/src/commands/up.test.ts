@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../index.ts';
-import type { CliIo } from '../io.ts';
+import { alive, captureIo, type CapturedIo } from '../testing.ts';
 
 // End to end on the simulator: `recipes up` as a user runs it (in-process through main(), and as a child process that
 // is SIGKILLed mid-benchmark and re-run).
@@ -19,23 +19,10 @@ const tmp = (): string => {
   return d;
 };
 
-function io(): CliIo & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, stdout: (t) => out.push(t), stderr: (t) => err.push(t), cwd: ROOT, isTTY: false, env: {} };
-}
+const io = (): CapturedIo => captureIo(ROOT);
 
 const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
 const simPid = (dir: string): number | undefined => (existsSync(join(dir, 'deploy/state.json')) ? readJson(join(dir, 'deploy/state.json')).pid : undefined);
-const alive = (pid: number | undefined): boolean => {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 afterAll(() => {
   for (const d of dirs) {
@@ -52,7 +39,7 @@ describe('recipes up (local simulator)', () => {
     const out = join(tmp(), 'exp');
     const o = io();
     const code = await main(['up', 'qwen3-0.6b', '--backend', 'vllm', '--out', out, '--concurrency', '1,4', '--gpu-price', '2', ...SMALL], o);
-    expect(o.err.join('')).toContain('Benchmarking');
+    expect(o.err).toContain('Benchmarking');
     expect([0, 1]).toContain(code);
     const status = readJson(join(out, 'status.json'));
     expect(status.phase).toBe('Ready');
@@ -69,7 +56,7 @@ describe('recipes up (local simulator)', () => {
     expect(md).toContain('xychart-beta');
     expect(md).toMatch(/\$[\d.]+ per million output tokens/);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('id="pareto-chart"');
-    expect(o.out.join('')).toContain(`report: ${join(out, 'report.html')}`);
+    expect(o.out).toContain(`report: ${join(out, 'report.html')}`);
     // teardown stopped the simulator
     expect(alive(simPid(out))).toBe(false);
   }, 60_000);
@@ -93,7 +80,7 @@ describe('recipes up (local simulator)', () => {
 
     const o = io();
     await main(args.slice(1), o);
-    if (readJson(join(out, 'status.json')).phase !== 'Ready') console.log(o.out.join(''), o.err.join(''));
+    if (readJson(join(out, 'status.json')).phase !== 'Ready') console.log(o.out, o.err);
     const status = readJson(join(out, 'status.json'));
     expect(status.phase).toBe('Ready');
     expect(doneIds()).toHaveLength(4);
@@ -102,7 +89,7 @@ describe('recipes up (local simulator)', () => {
       expect(readFileSync(join(pointsDir, id, 'status.json'), 'utf8')).toBe(before[id]!.status);
       expect(statSync(join(pointsDir, id, 'records.jsonl')).mtimeMs).toBe(before[id]!.mtime);
     }
-    expect(o.err.join('')).toMatch(/kept|done/);
+    expect(o.err).toMatch(/kept|done/);
     expect(readJson(join(out, 'results.json')).points).toHaveLength(4);
   }, 90_000);
 
@@ -122,7 +109,7 @@ describe('recipes up (local simulator)', () => {
     expect(readJson(join(out, 'bench/points/isl128-osl32-c2/status.json')).state).toBe('done');
     expect(existsSync(join(out, 'bench/points/isl128-osl32-c2/records.jsonl'))).toBe(true);
     expect(alive(simPid(out))).toBe(false);
-    expect(o.err.join('')).toContain('BenchmarkingFailed');
+    expect(o.err).toContain('BenchmarkingFailed');
   }, 60_000);
 
   it('runs steps alone against the experiment directory', async () => {

@@ -1,91 +1,32 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { UserError } from '@llm-recipes/errors';
-import { formatStatusLine, planExperiment, readSpec, readStatus, runSteps, STEPS, type ExperimentStatus, type StepName, type TargetSpec } from '@llm-recipes/profile';
+import { formatStatusLine, planExperiment, readSpec, readStatus, runSteps, STEPS, type StepName } from '@llm-recipes/profile';
 import { writeReports } from '@llm-recipes/report';
-import type { CliIo } from '../io.ts';
+import { addTargetOptions, collect, intList, islOslList, posInt, posNum, reportFailed, runHooks, targetFrom, type TargetFlags } from './experiment-flags.ts';
 import type { RegisterCommand } from './index.ts';
 import { findWorkspaceRoot } from './workspace-root.ts';
 
-export const posNum = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${v}"`);
-  return n;
-};
-export const posInt = (v: string): number => {
-  const n = posNum(v);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
-  return n;
-};
-const intList = (v: string): number[] => v.split(',').map((s) => posInt(s.trim()));
-const islOslList = (v: string): [number, number][] =>
-  v.split(',').map((part) => {
-    const m = /^(\d+)\s*[x:/]\s*(\d+)$/i.exec(part.trim());
-    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new InvalidArgumentError(`"${part}" is not ISLxOSL (e.g. 512x128)`);
-    return [Number(m[1]), Number(m[2])];
-  });
-export const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
-interface UpOpts {
+interface UpOpts extends TargetFlags {
   mode?: 'agg' | 'disagg';
   backend?: string;
   gpu?: string;
   variant?: string;
   set: string[];
-  target: string;
-  endpoint?: string;
-  kubeconfig?: string;
-  context?: string;
-  namespace?: string;
-  timeout: number;
-  pollInterval: number;
   out?: string;
   step?: string;
   islOsl?: [number, number][];
   concurrency?: number[];
   requests?: number;
   warmup?: number;
-  speedup: number;
-  slowdown: number;
   seed: number;
   gpuPrice?: number;
   keep?: boolean;
   root?: string;
 }
 
-/** Live phase/sub-phase: one rewritten line on a TTY, plain lines otherwise. */
-export function statusPrinter(io: CliIo): (s: ExperimentStatus) => void {
-  let last = '';
-  return (s) => {
-    const line = `${s.phase}/${s.subPhase}${s.progress ? ` ${s.progress}` : ''}`;
-    if (line === last) return;
-    last = line;
-    io.stderr(io.isTTY ? `\r\x1b[2K${line}` : `${line}\n`);
-  };
-}
-
-/** The --target flags as a TargetSpec (shared by up and profile). */
-export function targetFrom(
-  o: { target: string; endpoint?: string | undefined; kubeconfig?: string | undefined; context?: string | undefined; namespace?: string | undefined; timeout: number; pollInterval: number; speedup: number; slowdown: number },
-  io: CliIo,
-): TargetSpec {
-  const pollMs = Math.round(o.pollInterval * 1000);
-  const target: TargetSpec =
-    o.target === 'local'
-      ? { kind: 'local', speedup: o.speedup, slowdown: o.slowdown }
-      : o.target === 'endpoint'
-        ? { kind: 'endpoint', url: o.endpoint ?? '' }
-        : o.target === 'cluster'
-          ? { kind: 'cluster', kubeconfig: o.kubeconfig ? resolve(io.cwd, o.kubeconfig) : null, context: o.context ?? null, namespace: o.namespace ?? null, timeoutS: o.timeout, pollMs }
-          : (() => {
-              throw new UserError('UNKNOWN_TARGET', `--target: unknown target "${o.target}"`, { hint: 'local | endpoint | cluster' });
-            })();
-  if (target.kind === 'endpoint' && !target.url) throw new UserError('ENDPOINT_REQUIRED', '--target endpoint needs --endpoint URL', { hint: 'e.g. --endpoint http://127.0.0.1:8000' });
-  return target;
-}
-
 export const registerUp: RegisterCommand = (program: Command, io, state) => {
-  program
+  const cmd = program
     .command('up [model-or-recipe]')
     .description('Render, deploy, wait, benchmark, collect, report and tear down one recipe (simulator by default); resumable.')
     .option('--mode <mode>', 'agg | disagg (picks the recipe when a model is given)', (v: string) => {
@@ -95,22 +36,18 @@ export const registerUp: RegisterCommand = (program: Command, io, state) => {
     .option('--backend <name>', 'vllm | sglang | trtllm (picks the recipe when a model is given)')
     .option('--gpu <id>', 'GPU id (picks the recipe when a model is given)')
     .option('--variant <name>', 'recipe variant')
-    .option('--set <a.b=c>', 'recipe override (repeatable)', collect, [])
-    .option('--target <kind>', 'local (simulator) | endpoint | cluster', 'local')
-    .option('--endpoint <url>', 'endpoint target: the server to benchmark')
-    .option('--kubeconfig <file>', 'cluster target: kubeconfig (default $KUBECONFIG or ~/.kube/config)')
-    .option('--context <name>', 'cluster target: kubeconfig context (default: current)')
-    .option('--namespace <ns>', "cluster target: namespace (default: the context's)")
-    .option('--timeout <s>', 'cluster target: seconds to wait for Ready and for each benchmark Job', posNum, 3600)
-    .option('--poll-interval <s>', 'cluster target: seconds between status polls', posNum, 2)
+    .option('--set <a.b=c>', 'recipe override (repeatable)', collect, []);
+  addTargetOptions(cmd, {
+    endpoint: true,
+    timeout: 'seconds to wait for Ready and for each benchmark Job',
+    speedup: { help: 'simulated time runs this many times faster', default: 10 },
+  })
     .option('--out <dir>', 'experiment directory (default results/<recipe-name>)')
     .option('--step <list>', `run only these steps against --out (${STEPS.join(', ')})`)
     .option('--isl-osl <list>', 'matrix ISL×OSL pairs, e.g. 512x128,2048x256 (default: the recipe benchmark section)', islOslList)
     .option('--concurrency <list>', 'matrix concurrencies, e.g. 1,4,16', intList)
     .option('--requests <n>', 'measured requests per point', posInt)
     .option('--warmup <n>', 'warmup requests per point', (v: string) => (v === '0' ? 0 : posInt(v)))
-    .option('--speedup <x>', 'local target: simulated time runs this many times faster', posNum, 10)
-    .option('--slowdown <x>', 'local target: multiply every simulated step time (regression checks)', posNum, 1)
     .option('--seed <n>', 'prompt seed', (v: string) => Number(v), 0)
     .option('--gpu-price <usd>', 'GPU $/hour for cost per million tokens', posNum)
     .option('--keep', 'leave the deployment running (phase ends Deployed)')
@@ -152,12 +89,7 @@ export const registerUp: RegisterCommand = (program: Command, io, state) => {
           dir: dir!,
           root,
           steps: steps as StepName[] | undefined,
-          reporter: async (d, results) => {
-            const w = writeReports(d, { results });
-            return [w.markdown, w.html];
-          },
-          onStatus: statusPrinter(io),
-          log: (line) => io.stderr(`${io.isTTY ? '\r\x1b[2K' : ''}  ${line}\n`),
+          ...runHooks(io),
         });
         if (io.isTTY) io.stderr('\n');
         io.stdout(`${formatStatusLine(outcome.status)}\n`);
@@ -165,13 +97,7 @@ export const registerUp: RegisterCommand = (program: Command, io, state) => {
         for (const r of outcome.reports) io.stdout(`report: ${r}\n`);
         if (outcome.results && !outcome.results.points.some((p) => p.meetsSla)) state.exitCode = 1;
       } catch (err) {
-        const st = readStatus(dir!);
-        if (st?.phase === 'Failed') {
-          io.stdout(`${formatStatusLine(st)}\n`);
-          io.stderr(`failed: ${st.reason}: ${st.message}\nresults so far are kept in ${dir}; fix the cause and re-run the same command to resume\n`);
-          state.exitCode = 1;
-          return;
-        }
+        if (reportFailed(dir!, io, state)) return;
         throw err;
       }
     });

@@ -3,21 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../main.ts';
-import type { CliIo } from '../io.ts';
+import { captureIo, type CapturedIo } from '../testing.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'cli-validate-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function io(): CliIo & { out: string; err: string } {
-  const buf = { out: '', err: '' };
-  return Object.assign(buf, {
-    stdout: (t: string) => void (buf.out += t),
-    stderr: (t: string) => void (buf.err += t),
-    cwd: root,
-    isTTY: false,
-    env: { PATH: '' },
-  });
-}
+const io = (): CapturedIo => captureIo(root, { env: { PATH: '' } });
 
 mkdirSync(join(root, 'clusters/lab'), { recursive: true });
 writeFileSync(join(root, 'clusters/lab/kustomization.yaml'), 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - cm.yaml\n');
