@@ -1,4 +1,4 @@
-import { splitOf, type PublishedCase } from './published.ts';
+import { parseCsv, publishedCases, splitOf, type PublishedCase } from './published.ts';
 import { referenceGpus } from './reference.ts';
 import { serveAgg } from './serve.ts';
 import { buildStepModel } from './step.ts';
@@ -211,4 +211,16 @@ export function accuracyTable(cases: PublishedCase[], calibration: Calibration):
   };
   const groups = [...byGroup.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([g, pts]) => row(g, pts));
   return { groups, overall: row('overall', all) };
+}
+
+/** The committed `data/calibration.json`: the fit on the train half plus its report; one function for the script and its drift test. */
+export function calibrationFile(priors: Priors, csv: string): string {
+  const { cases, skipped } = publishedCases(parseCsv(csv));
+  const { calibration, report } = fitCalibration(priors, cases);
+  const test = accuracyTable(cases.filter((c) => splitOf(c.key) === 'test'), calibration);
+  const out = {
+    ...calibration,
+    fit: { ...report, testMape: test.overall.mapePct, skippedRows: skipped.length, data: 'data/perf-published.csv', priors: 'data/priors.json' },
+  };
+  return `${JSON.stringify(out, null, 2)}\n`;
 }

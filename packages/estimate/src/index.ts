@@ -18,7 +18,7 @@ export { dominates, meetsSla, paretoFront, search } from './search.ts';
 export type { Candidate, RankedConfig, SearchInput, SearchResult, Sla } from './search.ts';
 export { fnv1a, parseCsv, publishedCases, rowKey, splitOf } from './published.ts';
 export type { PublishedCase, PublishedRow, SkippedRow } from './published.ts';
-export { accuracyTable, fitCalibration, mape, nelderMead, predictCase, priorCalibration, referenceGpu } from './fit.ts';
+export { accuracyTable, calibrationFile, fitCalibration, mape, nelderMead, predictCase, priorCalibration, referenceGpu } from './fit.ts';
 export type { AccuracyRow, FitReport, Priors } from './fit.ts';
 export { referenceGpus, referenceModels } from './reference.ts';
 export type { ReferenceModel } from './reference.ts';
