@@ -127,7 +127,50 @@ export function ensureSchemaDir(): string {
 let ajv: Ajv | undefined;
 const compiled = new Map<string, ValidateFunction>();
 
-const AJV_OPTIONS = { strict: false, allErrors: true, verbose: true, logger: false } as const;
+// inlineRefs: false — each `$ref` (see splitSchema) becomes its own function in the generated code
+const AJV_OPTIONS = { strict: false, allErrors: true, verbose: true, logger: false, inlineRefs: false } as const;
+
+const splitSchemas = new WeakMap<object, Record<string, unknown>>();
+
+/** Subschemas whose JSON is longer than this become a shared definition (and so a function of their own). */
+const SPLIT_CHARS = 2000;
+const SCHEMA_KEYWORDS = ['items', 'additionalProperties', 'additionalItems', 'propertyNames', 'contains'] as const;
+const SCHEMA_MAP_KEYWORDS = ['properties', 'patternProperties'] as const;
+
+/**
+ * A CRD schema is fully expanded (no `$ref`), so ajv would generate ONE function of several MB for it, and V8's
+ * Maglev compiler, which has no size limit, then spends seconds on a background thread compiling it once it gets
+ * hot — a process cannot exit before that job ends. Moving every large subschema to `definitions` behind a `$ref`
+ * (identical ones shared: a PodSpec's three probes, a Container under containers and initContainers) turns that
+ * into many small functions, each optimized only if it is hot. Errors keep their instancePath, keyword, params and
+ * parentSchema; only schemaPath points into `definitions`, so nothing below a oneOf/anyOf/allOf/not is moved (the
+ * branch folding in ajv-errors.ts matches errors to their branch by schemaPath).
+ */
+export function splitSchema(schema: Record<string, unknown>): Record<string, unknown> {
+  const definitions: Record<string, unknown> = {};
+  const visit = (node: unknown, root: boolean): unknown => {
+    if (typeof node !== 'object' || node === null || Array.isArray(node)) return node;
+    const out: Record<string, unknown> = { ...(node as Record<string, unknown>) };
+    for (const k of SCHEMA_KEYWORDS) {
+      const v = out[k];
+      if (Array.isArray(v)) out[k] = v.map((x) => visit(x, false));
+      else if (typeof v === 'object' && v !== null) out[k] = visit(v, false);
+    }
+    for (const k of SCHEMA_MAP_KEYWORDS) {
+      const map = out[k];
+      if (typeof map !== 'object' || map === null || Array.isArray(map)) continue;
+      out[k] = Object.fromEntries(Object.entries(map).map(([name, v]) => [name, visit(v, false)]));
+    }
+    if (root) return out;
+    const text = JSON.stringify(out);
+    if (text.length <= SPLIT_CHARS) return out;
+    const name = `s${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+    definitions[name] = out;
+    return { $ref: `#/definitions/${name}` };
+  };
+  const top = visit(schema, true) as Record<string, unknown>;
+  return Object.keys(definitions).length === 0 ? top : { ...top, definitions };
+}
 const OPENAPI_FORMATS = ['int32', 'int64', 'float', 'double', 'byte', 'binary', 'password'];
 
 function sharedAjv(): Ajv {
@@ -161,7 +204,7 @@ function packageVersion(name: string): string {
  */
 export function validatorCacheKey(schema: object): string {
   const hash = createHash('sha256');
-  hash.update(JSON.stringify({ ajv: packageVersion('ajv'), formats: packageVersion('ajv-formats'), options: AJV_OPTIONS, openapi: OPENAPI_FORMATS }));
+  hash.update(JSON.stringify({ ajv: packageVersion('ajv'), formats: packageVersion('ajv-formats'), options: AJV_OPTIONS, openapi: OPENAPI_FORMATS, split: SPLIT_CHARS }));
   hash.update(JSON.stringify(schema));
   return hash.digest('hex').slice(0, 32);
 }
@@ -220,7 +263,10 @@ export function cachedValidator(version: CrdVersion, env: NodeJS.ProcessEnv = pr
   const saved = loadSavedValidator(file, key);
   if (saved) return { validate: saved, source: 'loaded' };
   const a = sharedAjv();
-  const validate = a.compile(version.schema);
+  // the same split object each time, so ajv's own cache returns the function compiled before
+  let split = splitSchemas.get(version.schema);
+  if (!split) splitSchemas.set(version.schema, (split = splitSchema(version.schema)));
+  const validate = a.compile(split);
   try {
     writeAtomic(file, `${HEADER}${key}\n${standaloneCode(a, validate)}`);
   } catch {
