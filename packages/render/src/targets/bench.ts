@@ -118,8 +118,8 @@ export function renderWorkflow(ctx: TargetContext): TargetFile[] {
         },
         {
           name: 'deploy',
-          inputs: { artifacts: [{ name: 'manifests', path: '/work/workload.yaml', raw: { data: manifestYaml } }] },
-          container: { name: 'main', image: KUBECTL_IMAGE, command: ['kubectl', 'apply', '-n', ctx.namespace, '-f', '/work/workload.yaml'] },
+          inputs: { artifacts: [{ name: 'manifests', path: '/manifests/workload.yaml', raw: { data: manifestYaml } }] },
+          container: { name: 'main', image: KUBECTL_IMAGE, command: ['kubectl', 'apply', '-n', ctx.namespace, '-f', '/manifests/workload.yaml'] },
         },
         {
           name: 'wait',
@@ -161,8 +161,8 @@ export function renderWorkflow(ctx: TargetContext): TargetFile[] {
         },
         {
           name: 'teardown',
-          inputs: { artifacts: [{ name: 'manifests', path: '/work/serving.yaml', raw: { data: teardownYaml } }] },
-          container: { name: 'main', image: KUBECTL_IMAGE, command: ['kubectl', 'delete', '-n', ctx.namespace, '--ignore-not-found', '-f', '/work/serving.yaml'] },
+          inputs: { artifacts: [{ name: 'manifests', path: '/manifests/serving.yaml', raw: { data: teardownYaml } }] },
+          container: { name: 'main', image: KUBECTL_IMAGE, command: ['kubectl', 'delete', '-n', ctx.namespace, '--ignore-not-found', '-f', '/manifests/serving.yaml'] },
         },
       ],
     },
