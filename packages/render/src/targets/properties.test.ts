@@ -52,7 +52,7 @@ const HOSTILE = fc.oneof(
     'a: b\nkind: Secret',
     '"}]\n---\napiVersion: v1',
     "it's \"quoted\"",
-    '$(touch /tmp/pwned)',
+    '$(touch ./pwned)',
     '`id`',
     '${HOME} $HOME $$',
     '# comment',
