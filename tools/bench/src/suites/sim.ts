@@ -11,7 +11,8 @@ import type { SimServerReport } from './sim-server.ts';
 // inter-token gap within 1 ms of the step schedule at p99, measured by the project's harness (runBenchmark) in a
 // fresh process pinned to the other core. Steps last a fixed 50 ms whatever the batch, so the intended gap is
 // constant and every deviation is the simulator's, the client's or the OS's. Each level runs N streams of OSL
-// tokens started together; jitter is taken over the steady window (all N streams decoding, none arriving or
+// tokens started together, after one unmeasured warm-up pass of the same level (so V8 has tiered up the per-chunk
+// code in both processes); jitter is taken over the steady window (all N streams decoding, none arriving or
 // leaving). The server also reports, in-process, how late its step timers fired, how long each step's handling
 // took, the jitter of its own socket writes and its CPU per chunk, so server and client costs can be told apart.
 //
@@ -88,11 +89,17 @@ async function startServer(pinned: boolean): Promise<{ url: string; child: Child
   return { url: line.toString().trim().split('\n')[0]!, child };
 }
 
-async function runClient(pinned: boolean, job: SimClientJob): Promise<SimClientResult> {
+/** Runs one level in a fresh load generator: a warm-up pass, then `markServer()`, then the measured pass. */
+async function runClient(pinned: boolean, job: SimClientJob, markServer: () => Promise<unknown>): Promise<SimClientResult> {
   const entry = fileURLToPath(new URL('./sim-client.ts', import.meta.url));
   const child = spawnPinned(pinned ? '0' : undefined, [...CLIENT_NODE_FLAGS, entry, JSON.stringify(job)]);
-  const result = nextMessage<SimClientResult>(child, (m) => typeof m === 'object' && m !== null && 'jitter' in m, 'load generator', 120_000);
+  const warmed = nextMessage(child, (m) => (m as { type?: string })?.type === 'warmed', 'load generator warm-up', 120_000);
+  const result = nextMessage<SimClientResult>(child, (m) => typeof m === 'object' && m !== null && 'jitter' in m, 'load generator', 240_000);
+  result.catch(() => undefined); // observed below; keeps a failed warm-up from also surfacing as unhandled
   try {
+    await warmed;
+    await markServer();
+    child.send({ type: 'go' });
     return await result;
   } finally {
     if (child.exitCode === null) {
@@ -123,8 +130,7 @@ export const simSuite: BenchSuite = {
       for (const streams of levels) {
         if (performance.now() - t0 > BUDGET_MS) break;
         loads.push(loadavg()[0]!);
-        await ask('mark', 'marked');
-        const c = await runClient(pinned, { url: server.url, streams, osl: OSL, isl: ISL, intendedMs: ITL_MS });
+        const c = await runClient(pinned, { url: server.url, streams, osl: OSL, isl: ISL, intendedMs: ITL_MS }, () => ask('mark', 'marked'));
         const { report: rep } = await ask<{ report: SimServerReport }>('report', 'report', { intendedMs: ITL_MS });
         const j = c.jitter;
         const st = stepStats(rep.steps, c.windowNs.start - ITL_MS * 1e6, c.windowNs.end);
