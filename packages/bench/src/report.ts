@@ -30,7 +30,7 @@ function f(v: number | null | undefined, digits = 1): string {
 
 /** Renders the summary table as Markdown (readable as plain text in terminals and CI logs; latencies in ms). */
 export function formatSummaryTable(rows: readonly SummaryRow[]): string {
-  const cells = rows.map(({ point, summary: s, error }) =>
+  const cells = rows.map(({ point, summary: s }) =>
     s === null
       ? [point, '—', 'failed', '—', '—', '—', '—', '—', '—', '—', '—', '—', '—']
       : [

@@ -161,7 +161,7 @@ export function buildCiReport(o: CiReportOptions): CiReport {
   const truncated: string[] = [];
   const out = [...sections];
   if (sections.reduce((n, s) => n + s.length, 0) > budget) {
-    const order = sections.map((s, i) => i).sort((a, b) => sections[a]!.length - sections[b]!.length);
+    const order = sections.map((_, i) => i).sort((a, b) => sections[a]!.length - sections[b]!.length);
     let left = order.length;
     for (const i of order) {
       const share = Math.floor(budget / left);

@@ -137,7 +137,7 @@ function memo<T>(fn: (key: string) => T): (key: string) => T {
 export async function validateTree(paths: readonly string[], options: TreeOptions = {}): Promise<ValidationResult> {
   const cwd = options.cwd ?? process.cwd();
   const roots = paths.map((p) => resolve(cwd, p));
-  const missing = paths.filter((p, i) => !existsSync(roots[i]!));
+  const missing = paths.filter((_, i) => !existsSync(roots[i]!));
   if (missing.length > 0) {
     throw new UserError('PATH_NOT_FOUND', `no such file or directory: ${missing.join(', ')}`, {
       hint: 'pass a rendered tree such as clusters/ (run `recipes render` first)',

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidInputError, UserError, type Issue } from '@llm-recipes/errors';
 import {
@@ -27,6 +27,7 @@ import {
 import { loadWorkspace, resolveRecipe, totalGpus } from '@llm-recipes/recipe';
 import type { CliIo } from '../io.ts';
 import type { RegisterCommand } from './index.ts';
+import { lookupWorkspaceRoot } from './workspace-root.ts';
 
 interface BenchFlags {
   endpoint?: string;
@@ -124,16 +125,6 @@ function parseIslOsl(raw: string, issues: FlagIssues): [number, number][] | unde
   return out;
 }
 
-/** Walks up from cwd to the directory that holds recipes/ (the workspace root). */
-function findWorkspaceRoot(cwd: string): string | undefined {
-  let dir = resolve(cwd);
-  for (;;) {
-    if (existsSync(join(dir, 'recipes'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) return undefined;
-    dir = up;
-  }
-}
 
 interface RecipeBench {
   recipe: unknown;
@@ -153,7 +144,7 @@ interface RecipeBench {
 
 /** Reads a recipe's benchmark section (matrix, request counts, SLA, GPU count) through the recipe package. */
 function readRecipe(ref: string, variant: string | undefined, cwd: string): RecipeBench {
-  const root = findWorkspaceRoot(cwd);
+  const root = lookupWorkspaceRoot(cwd);
   if (!root) throw new UserError('NO_WORKSPACE', `--recipe ${ref}: no recipes/ directory above ${cwd}`, { hint: 'run inside an llm-recipes checkout' });
   const ws = loadWorkspace(root);
   const res = resolveRecipe(ws, { recipe: ref, variant, cwd });

@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { UserError } from '@llm-recipes/errors';
 import { referenceGpus, referenceModels, type Architecture, type Dtype, type Gpu } from '@llm-recipes/estimate';
 import { loadWorkspace, normalizeGpuId, type Workspace } from '@llm-recipes/recipe';
+import { lookupWorkspaceRoot } from './workspace-root.ts';
 
 /** A model the estimator can run: from recipes/<id>/model.yaml when present, else the built-in reference set. */
 export interface CatalogModel {
@@ -18,19 +17,8 @@ export interface Catalog {
   gpu(input: string): Gpu;
 }
 
-/** The repository root above `cwd` (the directory holding recipes/), if any. */
-export function findRoot(cwd: string): string | undefined {
-  let dir = path.resolve(cwd);
-  for (;;) {
-    if (existsSync(path.join(dir, 'recipes'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) return undefined;
-    dir = up;
-  }
-}
-
 export function openCatalog(cwd: string): Catalog {
-  const root = findRoot(cwd);
+  const root = lookupWorkspaceRoot(cwd);
   const ws = root ? loadWorkspace(root) : undefined;
   const models: CatalogModel[] = [
     ...[...(ws?.models.values() ?? [])].map((m) => ({ id: m.card.id, hfId: m.card.hfId, dtype: m.card.dtype, architecture: m.card.architecture })),

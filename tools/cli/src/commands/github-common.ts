@@ -1,19 +1,8 @@
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
 import { UserError } from '@llm-recipes/errors';
 import { git, repoSlugFromUrl } from '@llm-recipes/github';
 import type { CliIo } from '../io.ts';
 
-/** The nearest directory at or above `cwd` holding recipes/. */
-export function findWorkspaceRoot(cwd: string): string {
-  let dir = resolve(cwd);
-  for (;;) {
-    if (existsSync(join(dir, 'recipes'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new UserError('NO_WORKSPACE', `no recipes/ directory in ${resolve(cwd)} or above`, { hint: 'run inside an llm-recipes checkout' });
-    dir = up;
-  }
-}
+export { findWorkspaceRoot } from './workspace-root.ts';
 
 /** owner/name from --repo, $GITHUB_REPOSITORY, or the origin remote's URL. */
 export async function repoFrom(flag: string | undefined, io: CliIo): Promise<{ owner: string; repo: string }> {

@@ -1,9 +1,10 @@
-import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { InvalidInputError, UserError } from '@llm-recipes/errors';
 import { findRecipeId, loadWorkspace, resolveRecipe, type Cluster, type Workspace } from '@llm-recipes/recipe';
 import { canonicalYaml, isTarget, renderCluster, renderRecipe, renderTarget, TARGETS, writeClusters, type RenderedFiles, type TargetOutput } from '@llm-recipes/render';
 import type { RegisterCommand } from './index.ts';
+import { findWorkspaceRoot } from './workspace-root.ts';
 
 interface RenderFlags {
   check?: boolean;
@@ -52,21 +53,6 @@ function writeTargetDir(dir: string, out: TargetOutput): void {
   renameSync(tmp, dir);
 }
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
-/** The nearest directory at or above `cwd` holding recipes/: the repository root. */
-function findRoot(cwd: string): string {
-  let dir = resolve(cwd);
-  for (;;) {
-    if (existsSync(join(dir, 'recipes'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) {
-      throw new UserError('NO_WORKSPACE', `no recipes/ directory in ${resolve(cwd)} or above`, {
-        hint: 'run recipes render inside the repository (the directory holding recipes/ and clusters/)',
-      });
-    }
-    dir = up;
-  }
-}
 
 function selectClusters(ws: Workspace, name: string | undefined): Cluster[] {
   const all = [...ws.clusters.values()].map((c) => c.cluster).sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -117,7 +103,7 @@ export const registerRender: RegisterCommand = (program, io, state) => {
             hint: `e.g. recipes render --target ${target} --recipe qwen3-32b/vllm/h100-sxm --out out/`,
           });
         }
-        const root = findRoot(io.cwd);
+        const root = findWorkspaceRoot(io.cwd);
         const ws = loadWorkspace(root);
         if (ws.issues.some((i) => i.severity !== 'warning')) throw new InvalidInputError(ws.issues);
         const result = resolveRecipe(ws, { recipe: flags.recipe, variant: flags.variant, set: flags.set, cwd: io.cwd });
@@ -142,7 +128,7 @@ export const registerRender: RegisterCommand = (program, io, state) => {
           hint: 'what a cluster deploys (recipe, variant, set) is declared in clusters/<cluster>/cluster.yaml',
         });
       }
-      const root = findRoot(io.cwd);
+      const root = findWorkspaceRoot(io.cwd);
       const ws = loadWorkspace(root);
       if (ws.issues.some((i) => i.severity !== 'warning')) throw new InvalidInputError(ws.issues);
       let clusters = withEngine(flags, selectClusters(ws, flags.cluster));
