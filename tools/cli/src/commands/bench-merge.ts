@@ -31,7 +31,7 @@ export const registerBenchMerge: RegisterCommand = (program, io) => {
     .command('merge')
     .description('Merge shard experiment directories (recipes bench --shard i/N --out DIR) into one exact result.')
     .argument('<dirs...>', 'shard directories (each holding shard.json and points/)')
-    .option('--into <dir>', 'write the merged experiment here (points/<id>/records.jsonl, summary.json)')
+    .option('--into <dir>', 'write the merged experiment here (points/<id>/records.jsonl, summary.json); --out works too, and bench --json prints the merged summaries as JSON')
     .action((dirs: string[], flags: { into?: string }) => {
       // `--out` and `--json` belong to `bench` itself; commander hands them to the parent command.
       const parent = bench.opts() as { out?: string; json?: boolean };

@@ -42,7 +42,7 @@ export const registerUp: RegisterCommand = (program: Command, io, state) => {
     timeout: 'seconds to wait for Ready and for each benchmark Job',
     speedup: { help: 'simulated time runs this many times faster', default: 10 },
   })
-    .option('--out <dir>', 'experiment directory (default results/<recipe-name>)')
+    .option('--out <dir>', 'experiment directory (default results/<model-or-recipe> as given, / → -); an existing one is resumed')
     .option('--step <list>', `run only these steps against --out (${STEPS.join(', ')})`)
     .option('--isl-osl <list>', 'matrix ISL×OSL pairs, e.g. 512x128,2048x256 (default: the recipe benchmark section)', islOslList)
     .option('--concurrency <list>', 'matrix concurrencies, e.g. 1,4,16', intList)
