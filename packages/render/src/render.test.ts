@@ -224,22 +224,10 @@ describe('renderRecipe properties', () => {
       fc.property(fc.nat(50), fc.constantFrom('v1beta1', 'v1alpha1'), (seed, apiVersion) => {
         const cluster = f.cluster({ dynamoApiVersion: apiVersion as 'v1beta1' });
         const input = f.resolved(f.disaggRecipe({ observability: true }));
-        const reordered = reorder(input, seed) as ResolvedRecipe;
-        expect(yamlOf(renderRecipe(reordered, reorder(cluster, seed + 1) as typeof cluster))).toBe(yamlOf(renderRecipe(input, cluster)));
+        const reordered = f.reorder(input, seed) as ResolvedRecipe;
+        expect(yamlOf(renderRecipe(reordered, f.reorder(cluster, seed + 1) as typeof cluster))).toBe(yamlOf(renderRecipe(input, cluster)));
       }),
       { numRuns: 30 },
     );
   });
 });
-
-function reorder(value: unknown, seed: number): unknown {
-  if (Array.isArray(value)) return value.map((v) => reorder(v, seed));
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value);
-    const k = entries.length === 0 ? 0 : seed % entries.length;
-    const rotated = [...entries.slice(k), ...entries.slice(0, k)];
-    if (seed % 2 === 1) rotated.reverse();
-    return Object.fromEntries(rotated.map(([key, v]) => [key, reorder(v, seed + 1)]));
-  }
-  return value;
-}

@@ -213,25 +213,13 @@ describe('render targets: properties', () => {
         const input = f.resolved(mode === 'agg' ? f.recipe({ observability: true }) : f.disaggRecipe({ observability: true }));
         const cluster = f.cluster();
         const a = renderTarget(target, input, cluster);
-        const b = renderTarget(target, reorder(input, seed) as ResolvedRecipe, reorder(cluster, seed + 1) as typeof cluster);
+        const b = renderTarget(target, f.reorder(input, seed) as ResolvedRecipe, f.reorder(cluster, seed + 1) as typeof cluster);
         expect(b.files).toEqual(a.files);
       }),
       { numRuns: 40 },
     );
   });
 });
-
-function reorder(value: unknown, seed: number): unknown {
-  if (Array.isArray(value)) return value.map((v) => reorder(v, seed));
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value);
-    const k = entries.length === 0 ? 0 : seed % entries.length;
-    const rotated = [...entries.slice(k), ...entries.slice(0, k)];
-    if (seed % 2 === 1) rotated.reverse();
-    return Object.fromEntries(rotated.map(([key, v]) => [key, reorder(v, seed + 1)]));
-  }
-  return value;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Slurm: the scripts are run for real with stand-ins for srun, scontrol, hf and the engines, which record the argv

@@ -146,3 +146,16 @@ export function cluster(overrides: Partial<Cluster> = {}): Cluster {
     ...overrides,
   };
 }
+
+/** The same value with every object's keys in another order (seeded), for determinism properties. */
+export function reorder(value: unknown, seed: number): unknown {
+  if (Array.isArray(value)) return value.map((v) => reorder(v, seed));
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value);
+    const k = entries.length === 0 ? 0 : seed % entries.length;
+    const rotated = [...entries.slice(k), ...entries.slice(0, k)];
+    if (seed % 2 === 1) rotated.reverse();
+    return Object.fromEntries(rotated.map(([key, v]) => [key, reorder(v, seed + 1)]));
+  }
+  return value;
+}
