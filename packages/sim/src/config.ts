@@ -58,6 +58,13 @@ export const SimConfigSchema = z.strictObject({
   maxWaiting: z.int().nonnegative().default(1000).describe('Waiting-queue bound per worker; beyond it requests get 429.'),
   meanOutputTokens: z.number().positive().default(128).describe('Mean EOS position for requests that do not ignore EOS.'),
   speedup: z.number().positive().default(1).describe('Simulated time runs this many times faster than wall time.'),
+  paceUs: z
+    .number()
+    .nonnegative()
+    .default(20)
+    .describe(
+      'Token delivery pacing, simulated µs per stream slot: a stream in slot k receives each token k × paceUs after its step ends (0 = every token of a step at once).',
+    ),
   slowdown: z
     .number()
     .positive()

@@ -1,26 +1,10 @@
 import { PreciseTimer, nowMs } from './clock.ts';
+import { addStepClock, stepEnded } from './idle-gc.ts';
 import { KvBlockPool, blockHashes } from './kv-cache.ts';
 import type { StepBatch, StepTimeModel } from './step-model.ts';
 import { OUTPUT_TOKEN_IDS } from './tokens.ts';
 
 export type FinishReason = 'stop' | 'length' | 'abort';
-
-/**
- * With `node --expose-gc`, a young-generation collection runs in the idle time right after each step's burst of
- * writes, so scavenges (1–20 ms with thousands of open streams) do not land inside the next burst and delay every
- * stream written after them. Without the flag nothing changes.
- */
-const exposedGc = (globalThis as { gc?: (opts?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => void }).gc;
-let idleGcPending = false;
-/** Queues one minor GC (one at a time across workers) when the next step end is at least 5 ms away. */
-function idleMinorGc(msToNextStep: number): void {
-  if (!exposedGc || idleGcPending || msToNextStep < 5) return;
-  idleGcPending = true;
-  setImmediate(() => {
-    idleGcPending = false;
-    exposedGc({ type: 'minor', execution: 'sync' });
-  });
-}
 
 /** Callbacks a sequence's owner (the HTTP layer or the disaggregation glue) receives, all at wall time `atMs`. */
 export interface SequenceSink {
@@ -181,12 +165,14 @@ export class Worker {
   private stopped = false;
   /** Some queued sequence was aborted since the last reap (reaping is then O(queue), otherwise free). */
   private abortsPending = false;
+  private readonly dropStepClock: () => void;
 
   constructor(opts: WorkerOptions) {
     this.id = opts.id;
     this.opts = opts;
     const capacity = opts.kvCapacityTokens ?? opts.model.kvCapacityTokens;
     this.kv = new KvBlockPool(Math.floor(capacity / opts.blockSize), opts.blockSize, opts.prefixCaching);
+    this.dropStepClock = addStepClock(() => (this.inFlight ? this.stepEnd : Number.POSITIVE_INFINITY));
   }
 
   get numRunning(): number {
@@ -228,6 +214,7 @@ export class Worker {
   stop(): void {
     this.stopped = true;
     this.timer.cancel();
+    this.dropStepClock();
     const all = [...this.running, ...this.waiting];
     this.running = [];
     this.waiting = [];
@@ -440,7 +427,7 @@ export class Worker {
     // back-to-back steps anchored to the intended schedule; resync if we fell behind by a whole step
     const next = t - at > 50 ? t : at;
     this.startStep(next);
-    if (this.inFlight) idleMinorGc(this.stepEnd - nowMs());
+    stepEnded();
     this.opts.onStep?.({ worker: this.id, intendedMs: at, firedMs: t, doneMs: nowMs(), seqs: plan.seqs.length });
   }
 

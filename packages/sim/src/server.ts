@@ -3,6 +3,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { SimCluster, type StepModelFactory, parametricStepModels } from './cluster.ts';
 import { resolveSimConfig, type SimConfig, type SimConfigInput } from './config.ts';
 import { nowMs } from './clock.ts';
+import { addDeliveryProbe, idleNow } from './idle-gc.ts';
+import { DeliveryPacer, type PacedStream } from './pacer.ts';
 import type { FinishReason, Sequence, StepTrace } from './engine.ts';
 import { SimMetrics, type EngineSample } from './metrics.ts';
 import { createRng } from '@llm-recipes/bench';
@@ -119,6 +121,9 @@ class SseWriter {
 export async function startSimulator(input: SimConfigInput | SimConfig = {}, options: SimulatorOptions = {}): Promise<RunningSimulator> {
   const config = resolveSimConfig(input as SimConfigInput);
   const cluster = new SimCluster(config, options.stepModels ?? parametricStepModels, options.onStep);
+  // streamed tokens leave through the pacer (see pacer.ts); its offsets are simulated time like every other knob
+  const pacer = new DeliveryPacer(config.paceUs / config.speedup, idleNow);
+  const dropProbe = addDeliveryProbe(() => pacer.pending > 0);
   const metrics = new SimMetrics(config.model.name, config.model.maxModelLen);
   const faultRng = createRng(config.seed ^ 0x2545f491);
   const startedAt = nowMs();
@@ -239,8 +244,10 @@ export async function startSimulator(input: SimConfigInput | SimConfig = {}, opt
     const head = `data: {"id":"${id}","object":"${object}","created":${created},"model":${JSON.stringify(config.model.name)},"choices":[{"index":0,`;
     const text: string[] = [];
     const tails = api === 'chat' ? CHAT_TAIL : TEXT_TAIL;
-    // created once the request is accepted (tokens start a step later at the earliest)
-    let sse: SseWriter | undefined;
+    // the writer and the paced stream are created once the request is accepted (tokens start a step later at the earliest)
+    let paced: PacedStream | undefined;
+    /** The injected disconnect fired: the stream's last delivery drops the connection. */
+    let cut = false;
     /** The last token's event, held for one write with the usage chunk and [DONE] (same step, same instant). */
     let lastEvent = '';
     let emitted = 0;
@@ -271,31 +278,33 @@ export async function startSimulator(input: SimConfigInput | SimConfig = {}, opt
           }
           seq.lastTokenPrevMs = t;
           if (!stream) text.push(OUTPUT_WORDS[w]!);
-          else if (emitted !== outputTokens) sse?.event(tails[w]!);
-          else if (emitted === cutAfter) sse?.event(lastTail(api, w, finishReason));
-          else lastEvent = head + lastTail(api, w, finishReason); // onFinish follows at once
-          if (emitted === cutAfter) {
-            // injected mid-stream disconnect: the connection dies without a final chunk
+          else if (emitted === cutAfter) {
+            // injected mid-stream disconnect: this token is the last thing the client gets, then the connection dies
+            cut = true;
+            if (paced) pacer.push(paced, t, emitted === outputTokens ? lastTail(api, w, finishReason) : tails[w]!, true);
             ended = true;
             handle?.abort();
-            // let the chunks already written flush (uncork runs on nextTick), then drop the connection
-            setImmediate(() => res.destroy());
-          }
+          } else if (emitted !== outputTokens) {
+            if (paced) pacer.push(paced, t, tails[w]!);
+          } else lastEvent = head + lastTail(api, w, finishReason); // onFinish follows at once
         },
         onFinish: (reason, t, seq) => {
           stats.finished[reason] = (stats.finished[reason] ?? 0) + 1;
           metrics.countFinish(reason);
           observeFinish(reason, t, seq);
           if (ended || reason === 'abort') {
-            if (!ended && !res.writableEnded) res.destroy();
+            if (!ended) {
+              if (paced) pacer.close(paced);
+              if (!res.writableEnded) res.destroy();
+            }
             ended = true;
             return;
           }
           ended = true;
           if (stream) {
             const usageEvent = includeUsage ? `${head.slice(0, head.lastIndexOf('"choices"'))}"choices":[],"usage":${JSON.stringify(usage(seq))}}\n\n` : '';
-            sse?.raw(`${lastEvent}${usageEvent}data: [DONE]\n\n`);
-            res.end();
+            // the last token, the usage chunk and [DONE] leave together at the last token's delivery time
+            if (paced) pacer.push(paced, t, `${lastEvent}${usageEvent}data: [DONE]\n\n`, true);
           } else {
             const content = text.join('');
             const choice =
@@ -334,10 +343,22 @@ export async function startSimulator(input: SimConfigInput | SimConfig = {}, opt
     }
     stats.accepted++;
     if (stream) {
-      sse = new SseWriter(req, res, head);
-      if (api === 'chat') sse.event(`"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n`);
+      const writer = new SseWriter(req, res, head);
+      if (api === 'chat') writer.event(`"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n`);
+      paced = pacer.open((payload, last) => {
+        if (!last) writer.event(payload);
+        else if (cut) {
+          writer.event(payload);
+          // let the frame reach the socket first, then drop the connection without a final chunk
+          setImmediate(() => res.destroy());
+        } else {
+          writer.raw(payload);
+          res.end();
+        }
+      });
     }
     res.on('close', () => {
+      if (paced) pacer.close(paced);
       if (!ended) {
         ended = true;
         handle.abort();
@@ -391,6 +412,8 @@ export async function startSimulator(input: SimConfigInput | SimConfig = {}, opt
       closing = true;
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       cluster.stop();
+      pacer.stop();
+      dropProbe();
       server.closeIdleConnections();
       // give aborted streams a tick to flush their teardown, then cut whatever is left
       await new Promise((r) => setImmediate(r));

@@ -41,6 +41,7 @@ interface SimOpts {
   host: string;
   port: number;
   speedup?: number;
+  paceUs?: number;
   modelName?: string;
   maxModelLen?: number;
   mode?: 'agg' | 'disagg';
@@ -83,6 +84,7 @@ export function applySimFlags(base: SimConfigInput, o: SimOpts): SimConfigInput 
   set(o.mode, (v) => (cfg.mode = v));
   set(o.router, (v) => (cfg.router = v));
   set(o.speedup, (v) => (cfg.speedup = v));
+  set(o.paceUs, (v) => (cfg.paceUs = v));
   set(o.seed, (v) => (cfg.seed = v));
   set(o.meanOutputTokens, (v) => (cfg.meanOutputTokens = v));
   set(o.maxWaiting, (v) => (cfg.maxWaiting = v));
@@ -193,6 +195,7 @@ export const registerSim: RegisterCommand = (program, io) => {
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option('--port <n>', 'listen port (0 = any free port)', int(0), 8000)
     .option('--speedup <x>', 'simulated time runs this many times faster than wall time', num(1e-3))
+    .option('--pace-us <us>', 'token delivery pacing per stream slot, simulated µs (default 20; 0 = a step\'s tokens at once)', num(0))
     .option('--model-name <name>', 'served model name')
     .option('--max-model-len <n>', 'prompt + output token limit', int(1))
     .option('--mode <mode>', 'agg | disagg')
