@@ -1,7 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, UserError } from '@llm-recipes/errors';
 import { processIo, type CliIo } from './io.ts';
 import { commands } from './commands/index.ts';
+
+/** The CLI package's version (`recipes --version`). */
+export const CLI_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const ISSUES_URL = 'https://github.com/llm-recipes/llm-recipes/issues/new';
 
@@ -9,6 +13,7 @@ const ISSUES_URL = 'https://github.com/llm-recipes/llm-recipes/issues/new';
 export function buildProgram(io: CliIo, state: { exitCode: number }): Command {
   const program = new Command('recipes')
     .description('Typed LLM inference recipes → Dynamo manifests, benchmarks, simulator and SLA search.')
+    .version(CLI_VERSION, '-V, --version', 'print the llm-recipes version')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError('(run with --help for usage)');
