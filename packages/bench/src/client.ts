@@ -1,5 +1,5 @@
-import { Pool } from 'undici';
-import type { Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type { Dispatcher, Pool } from 'undici';
 import { UserError } from '@llm-recipes/errors';
 import { monoNow } from './clock.ts';
 import { SseParser, type SseEvent } from './sse.ts';
@@ -74,6 +74,11 @@ export function resolveEndpoint(endpoint: string, api: Api): { origin: string; p
   return { origin: url.origin, path: path + url.search };
 }
 
+// undici (≈110 modules) is loaded by the first client, not by importing the package: the simulator and the renderer
+// import it for small helpers. It is CommonJS, so this is the same instance an `import 'undici'` would get.
+let undiciModule: typeof import('undici') | undefined;
+const undici = (): typeof import('undici') => (undiciModule ??= createRequire(import.meta.url)('undici') as typeof import('undici'));
+
 /**
  * Streaming OpenAI client over an undici Pool: keep-alive connections (pipelining 1, one request per
  * connection at a time), raw dispatch handlers (no stream objects per request), timestamps at each `data` callback
@@ -96,7 +101,7 @@ export class OpenAIClient {
     this.origin = origin;
     this.path = path;
     this.api = options.api;
-    this.pool = new Pool(origin, {
+    this.pool = new (undici().Pool)(origin, {
       connections: Math.max(1, options.connections),
       pipelining: 1,
       keepAliveTimeout: 120_000,

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { createTwoFilesPatch } from 'diff';
+import { fileURLToPath } from 'node:url';
 import { GENERATED_ENTRIES, type RenderedFiles } from './cluster.ts';
 
 export interface WriteOptions {
@@ -16,6 +17,11 @@ export interface WriteResult {
   /** Unified diff (a/ = on disk, b/ = rendered) of every drifted file; empty when nothing drifted. */
   diff: string;
 }
+
+// The diff library is loaded when a diff is first read (`--check` with drift), not by every render.
+let diffModule: typeof import('diff') | undefined;
+const diffLib = (): typeof import('diff') =>
+  (diffModule ??= createRequire(import.meta.url)(fileURLToPath(import.meta.resolve('diff'))) as typeof import('diff'));
 
 async function readTree(dir: string, rel: string, out: Map<string, string>): Promise<void> {
   let entries;
@@ -94,7 +100,7 @@ function compare(before: Map<string, string>, after: RenderedFiles): WriteResult
         .map((p) => {
           const a = before.get(p);
           const b = after.get(p);
-          return createTwoFilesPatch(a === undefined ? '/dev/null' : `a/${p}`, b === undefined ? '/dev/null' : `b/${p}`, a ?? '', b ?? '');
+          return diffLib().createTwoFilesPatch(a === undefined ? '/dev/null' : `a/${p}`, b === undefined ? '/dev/null' : `b/${p}`, a ?? '', b ?? '');
         })
         .join('')),
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SimConfigInput } from './config.ts';
-import { OUTPUT_WORDS } from './tokens.ts';
+import { outputWords } from './tokens.ts';
 import { mean, median, parseProm, promSum, runConcurrent, simulators, streamRequest, type StreamResult } from './test-support.ts';
 
 // End-to-end behaviour of the engine as a benchmark client sees it on the wire.
@@ -9,7 +9,7 @@ const sim = simulators();
 
 function prompt(n: number, salt = 0): string {
   let s = '';
-  for (let i = 0; i < n; i++) s += OUTPUT_WORDS[(i * 31 + salt * 7 + Math.floor(i / 5) * salt) % OUTPUT_WORDS.length];
+  for (let i = 0; i < n; i++) s += outputWords()[(i * 31 + salt * 7 + Math.floor(i / 5) * salt) % outputWords().length];
   return s;
 }
 

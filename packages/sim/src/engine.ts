@@ -2,7 +2,7 @@ import { PreciseTimer, nowMs } from './clock.ts';
 import { addStepClock, stepEnded } from './idle-gc.ts';
 import { KvBlockPool, blockHashes } from './kv-cache.ts';
 import type { StepBatch, StepTimeModel } from './step-model.ts';
-import { OUTPUT_TOKEN_IDS } from './tokens.ts';
+import { outputTokenIds } from './tokens.ts';
 
 export type FinishReason = 'stop' | 'length' | 'abort';
 
@@ -10,7 +10,7 @@ export type FinishReason = 'stop' | 'length' | 'abort';
 export interface SequenceSink {
   /** Left the waiting queue (first admission; queue time ends here). */
   onScheduled?(seq: Sequence, atMs: number): void;
-  /** One token was sampled; `wordIndex` indexes OUTPUT_WORDS. */
+  /** One token was sampled; `wordIndex` indexes outputWords(). */
   onToken(seq: Sequence, wordIndex: number, atMs: number): void;
   onFinish(seq: Sequence, reason: FinishReason, atMs: number): void;
   /** Prefill-only sequences (disaggregated prefill pool): the prompt's KV is computed and the first token sampled. */
@@ -374,7 +374,7 @@ export class Worker {
 
   private emit(s: Sequence, t: number): void {
     const w = s.nextWord();
-    s.tokenIds.push(OUTPUT_TOKEN_IDS[w]!);
+    s.tokenIds.push(outputTokenIds()[w]!);
     s.generated++;
     this.counters.generationTokens++;
     s.firstTokenMs ??= t;

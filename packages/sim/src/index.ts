@@ -11,6 +11,6 @@ export type { WorkerOptions, WorkerCounters, SequenceInit, SequenceSink, FinishR
 export { KvBlockPool, blockHashes } from './kv-cache.ts';
 export { SimMetrics } from './metrics.ts';
 export type { EngineSample } from './metrics.ts';
-export { OUTPUT_WORDS, encodeText } from './tokens.ts';
+export { outputWords, encodeText } from './tokens.ts';
 export { simConfigFromRecipe, simWorkerCommand, simFrontendCommand, simRecipeJson, stepParamsForPool, kvBytesPerToken, recipeEngineLimits } from './recipe.ts';
 export type { RecipeEngineLimits, RecipeForSim, SimRecipeFile, SimWorkerRole } from './recipe.ts';

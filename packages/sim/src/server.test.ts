@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 import type { SimConfigInput } from './config.ts';
-import { OUTPUT_WORDS } from './tokens.ts';
+import { outputWords } from './tokens.ts';
 import { parseProm, promSum, runConcurrent, simulators, streamRequest } from './test-support.ts';
 
 const sim = simulators();
@@ -9,7 +9,7 @@ const sim = simulators();
 /** A prompt of exactly n o200k_base tokens. */
 function prompt(n: number, salt = 0): string {
   let s = '';
-  for (let i = 0; i < n; i++) s += OUTPUT_WORDS[(i * 31 + salt * 7) % OUTPUT_WORDS.length];
+  for (let i = 0; i < n; i++) s += outputWords()[(i * 31 + salt * 7) % outputWords().length];
   return s;
 }
 

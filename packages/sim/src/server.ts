@@ -9,7 +9,7 @@ import type { FinishReason, Sequence, StepTrace } from './engine.ts';
 import { SimMetrics, type EngineSample } from './metrics.ts';
 import { createRng } from '@llm-recipes/bench';
 import { mixSeed } from './rng.ts';
-import { OUTPUT_WORDS, OutputStream, drawEosLength, encodeText } from './tokens.ts';
+import { OutputStream, drawEosLength, encodeText, outputWords } from './tokens.ts';
 
 export interface SimulatorOptions {
   host?: string;
@@ -63,12 +63,17 @@ const MAX_BODY = 64 * 1024 * 1024;
 // Every content chunk is the request's constant head (id, object, created, model) followed by one of these tails,
 // so emitting a token is one concatenation: no JSON.stringify, no object per chunk. Words are ASCII, so a tail's
 // byte length is its string length.
-const CHAT_TAIL = OUTPUT_WORDS.map((w) => `"delta":{"content":${JSON.stringify(w)}},"logprobs":null,"finish_reason":null}]}\n\n`);
-const TEXT_TAIL = OUTPUT_WORDS.map((w) => `"text":${JSON.stringify(w)},"logprobs":null,"finish_reason":null}]}\n\n`);
+// Built on the first request: the words come from the tokenizer, which importing this package does not load.
+let tailCache: { chat: string[]; completions: string[] } | undefined;
+const tailsOf = (api: 'chat' | 'completions'): string[] =>
+  (tailCache ??= {
+    chat: outputWords().map((w) => `"delta":{"content":${JSON.stringify(w)}},"logprobs":null,"finish_reason":null}]}\n\n`),
+    completions: outputWords().map((w) => `"text":${JSON.stringify(w)},"logprobs":null,"finish_reason":null}]}\n\n`),
+  })[api];
 const lastTail = (api: 'chat' | 'completions', w: number, reason: string): string =>
   api === 'chat'
-    ? `"delta":{"content":${JSON.stringify(OUTPUT_WORDS[w])}},"logprobs":null,"finish_reason":"${reason}"}]}\n\n`
-    : `"text":${JSON.stringify(OUTPUT_WORDS[w])},"logprobs":null,"finish_reason":"${reason}"}]}\n\n`;
+    ? `"delta":{"content":${JSON.stringify(outputWords()[w])}},"logprobs":null,"finish_reason":"${reason}"}]}\n\n`
+    : `"text":${JSON.stringify(outputWords()[w])},"logprobs":null,"finish_reason":"${reason}"}]}\n\n`;
 
 /**
  * Writes SSE events of one streamed response. On an HTTP/1.1 response that owns its socket (not queued behind a
@@ -243,7 +248,7 @@ export async function startSimulator(input: SimConfigInput | SimConfig = {}, opt
     const object = api === 'chat' ? 'chat.completion.chunk' : 'text_completion';
     const head = `data: {"id":"${id}","object":"${object}","created":${created},"model":${JSON.stringify(config.model.name)},"choices":[{"index":0,`;
     const text: string[] = [];
-    const tails = api === 'chat' ? CHAT_TAIL : TEXT_TAIL;
+    const tails = tailsOf(api);
     // the writer and the paced stream are created once the request is accepted (tokens start a step later at the earliest)
     let paced: PacedStream | undefined;
     /** The injected disconnect fired: the stream's last delivery drops the connection. */
@@ -277,7 +282,7 @@ export async function startSimulator(input: SimConfigInput | SimConfig = {}, opt
             metrics.observe('time_per_output_token_seconds', itl);
           }
           seq.lastTokenPrevMs = t;
-          if (!stream) text.push(OUTPUT_WORDS[w]!);
+          if (!stream) text.push(outputWords()[w]!);
           else if (emitted === cutAfter) {
             // injected mid-stream disconnect: this token is the last thing the client gets, then the connection dies
             cut = true;

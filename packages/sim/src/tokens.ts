@@ -1,4 +1,5 @@
-import { encode } from 'gpt-tokenizer/encoding/o200k_base';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { createRng } from '@llm-recipes/bench';
 
 // Token accounting matches the benchmark harness's default tokenizer (o200k_base), so `usage` is exact:
@@ -19,7 +20,20 @@ build find keep give take make move turn show play run walk talk think know feel
   /\s+/,
 );
 
+type O200k = typeof import('gpt-tokenizer/encoding/o200k_base');
+let o200kModule: O200k | undefined;
+
+/**
+ * The o200k_base encoder, loaded on first use: its rank table takes ≈0.2 s to load, which importing the package
+ * for its recipe helpers (`recipes render`) should not pay. The ES module build is required synchronously, so the
+ * harness's `import()` of the same specifier gets this very instance (one rank table per process).
+ */
+function o200k(): O200k {
+  return (o200kModule ??= createRequire(import.meta.url)(fileURLToPath(import.meta.resolve('gpt-tokenizer/encoding/o200k_base'))) as O200k);
+}
+
 function buildVocabulary(): { words: string[]; ids: number[] } {
+  const { encode } = o200k();
   const words: string[] = [];
   const ids: number[] = [];
   const seen = new Set<string>();
@@ -35,16 +49,20 @@ function buildVocabulary(): { words: string[]; ids: number[] } {
   return { words, ids };
 }
 
-const VOCAB = buildVocabulary();
+let vocabulary: { words: string[]; ids: number[] } | undefined;
 
 /** Words the simulator emits; each is exactly one o200k_base token. */
-export const OUTPUT_WORDS: readonly string[] = VOCAB.words;
-/** Token ids of `OUTPUT_WORDS`, index for index (used for prefix-cache hashing of generated blocks). */
-export const OUTPUT_TOKEN_IDS: readonly number[] = VOCAB.ids;
+export function outputWords(): readonly string[] {
+  return (vocabulary ??= buildVocabulary()).words;
+}
+/** Token ids of `outputWords()`, index for index (used for prefix-cache hashing of generated blocks). */
+export function outputTokenIds(): readonly number[] {
+  return (vocabulary ??= buildVocabulary()).ids;
+}
 
 /** Prompt token ids under o200k_base (the harness's default tokenizer). */
 export function encodeText(text: string): number[] {
-  return encode(text);
+  return o200k().encode(text);
 }
 
 /**
@@ -56,9 +74,10 @@ export class OutputStream {
   constructor(seed: number) {
     this.next = createRng(seed);
   }
-  /** Index into OUTPUT_WORDS of the next generated token. */
+  private readonly count = outputWords().length;
+  /** Index into outputWords() of the next generated token. */
   nextIndex(): number {
-    return Math.floor(this.next() * OUTPUT_WORDS.length);
+    return Math.floor(this.next() * this.count);
   }
 }
 

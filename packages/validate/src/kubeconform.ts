@@ -4,7 +4,6 @@
  */
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
-import { execa } from 'execa';
 import { ExitCode, UserError } from '@llm-recipes/errors';
 import { ensureSchemaDir } from './schemas.ts';
 import { parseManifestText, type LoadedManifests } from './load.ts';
@@ -155,6 +154,8 @@ export async function runKubeconform(paths: readonly string[], options: Kubeconf
   const cwd = options.cwd ?? process.cwd();
   const schemaDir = options.schemaDir ?? ensureSchemaDir();
   const args = kubeconformArgs(paths, schemaDir, options);
+  // execa (≈110 modules) only when kubeconform actually runs: the embedded validator does not need it
+  const { execa } = await import('execa');
   const child = await execa(binary, args, { cwd, env, reject: false, stripFinalNewline: false });
   const fail = (why: string) =>
     new UserError('KUBECONFORM_FAILED', `${binary} ${why}${child.stderr ? `:\n${String(child.stderr).trim()}` : ''}`, {
