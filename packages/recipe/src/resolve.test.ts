@@ -83,6 +83,35 @@ describe('layering', () => {
   });
 });
 
+describe('one resolution per workspace', () => {
+  it('returns the same frozen result for the same recipe, variant and overrides', () => {
+    const a = resolveRecipe(ws, { recipe: 'qwen3-32b/vllm/h100-sxm', variant: 'long' });
+    const b = resolveRecipe(ws, { recipe: 'recipes/qwen3-32b/vllm/h100-sxm/', variant: 'long' });
+    expect(b).toBe(a);
+    expect(Object.isFrozen(a.resolved!.recipe.topology)).toBe(true);
+    expect(() => {
+      (a.resolved!.recipe.backend.args as Record<string, unknown>)['max-num-seqs'] = 1;
+    }).toThrow(TypeError);
+    // the workspace's model card stays the loader's object
+    expect(a.resolved!.model).toBe(ws.models.get('qwen3-32b')!.card);
+    expect(Object.isFrozen(a.resolved!.model)).toBe(false);
+  });
+
+  it('keys on the variant, the overrides and where they are reported', () => {
+    const base = resolveRecipe(ws, { recipe: 'qwen3-32b/vllm/h100-sxm' }).resolved!;
+    const long = resolveRecipe(ws, { recipe: 'qwen3-32b/vllm/h100-sxm', variant: 'long' }).resolved!;
+    expect(long).not.toBe(base);
+    expect(long.recipe.maxModelLen).toBe(32768);
+    expect(base.recipe.maxModelLen).toBe(16384);
+    const set = resolveRecipe(ws, { recipe: 'qwen3-32b/vllm/h100-sxm', set: ['topology.agg.replicas=5'] }).resolved!;
+    expect(set.recipe.topology.agg!.replicas).toBe(5);
+    expect(base.recipe.topology.agg!.replicas).toBe(2);
+    expect(set.provenance['topology.agg.replicas']).toEqual({ layer: 'set', file: '--set' });
+    // a fresh load resolves afresh
+    expect(resolveRecipe(loadWorkspace(ws0.root), { recipe: 'qwen3-32b/vllm/h100-sxm' }).resolved).not.toBe(base);
+  });
+});
+
 describe('parseSet', () => {
   it('reads values as YAML scalars and nests dotted paths', () => {
     expect(parseSet(['a.b=2', 'a.c=true', 'd="8"', 'e=[1, 2]', 'f=fp8', 'g=', 'a.b=3']).data).toEqual({ a: { b: 3, c: true }, d: '8', e: [1, 2], f: 'fp8', g: '' });

@@ -177,7 +177,14 @@ export function resolveRecipe(ws: Workspace, options: ResolveOptions): ResolveRe
   return resolveLoaded(ws, loaded, options.variant, options.set, '--set', { golden: options.golden });
 }
 
-/** Resolution of an already loaded recipe; shared by resolveRecipe and the workspace check. */
+const resolutions = new WeakMap<Workspace, WeakMap<LoadedRecipe, Map<string, ResolveResult>>>();
+
+/**
+ * Resolution of an already loaded recipe; shared by resolveRecipe and the workspace check. A workspace resolves each
+ * (recipe, variant, overrides, golden) once: the check, every cluster that deploys the recipe and the renderer get the
+ * same result, deeply frozen so no consumer can change what the others see. Where `--set` overrides are reported
+ * (`setFile`) is part of the key only when there are overrides.
+ */
 export function resolveLoaded(
   ws: Workspace,
   loaded: LoadedRecipe,
@@ -185,6 +192,41 @@ export function resolveLoaded(
   set: readonly string[] | Record<string, unknown> | undefined,
   setFile = '--set',
   opts: { golden?: boolean | undefined } = {},
+): ResolveResult {
+  const hasSet = set !== undefined && (Array.isArray(set) ? set.length > 0 : Object.keys(set).length > 0);
+  const key = JSON.stringify([variant ?? null, opts.golden === true, hasSet ? set : null, hasSet ? setFile : null]);
+  let byRecipe = resolutions.get(ws);
+  if (byRecipe === undefined) resolutions.set(ws, (byRecipe = new WeakMap()));
+  let cache = byRecipe.get(loaded);
+  if (cache === undefined) byRecipe.set(loaded, (cache = new Map()));
+  let result = cache.get(key);
+  if (result === undefined) {
+    result = freezeResult(resolveFresh(ws, loaded, variant, set, setFile, opts));
+    cache.set(key, result);
+  }
+  return result;
+}
+
+function deepFreeze<T>(value: T, skip: ReadonlySet<unknown>): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value) || skip.has(value)) return value;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v, skip);
+  return value;
+}
+
+/** The model card and GPU are the workspace's own objects: shared, left as the loader made them. */
+function freezeResult(result: ResolveResult): ResolveResult {
+  const r = result.resolved;
+  return deepFreeze(result, new Set(r === undefined ? [] : [r.model, r.gpu]));
+}
+
+function resolveFresh(
+  ws: Workspace,
+  loaded: LoadedRecipe,
+  variant: string | undefined,
+  set: readonly string[] | Record<string, unknown> | undefined,
+  setFile: string,
+  opts: { golden?: boolean | undefined },
 ): ResolveResult {
   const issues: Issue[] = [];
   const written = loaded.written;
