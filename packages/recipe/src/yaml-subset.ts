@@ -173,8 +173,8 @@ class Reader {
           const value = this.indent > indent ? this.block() : this.seq(indent);
           setKey(obj, pairs, key, cs, value.data, value.root);
         } else {
-          if (v < end) decline(); // a comment after an empty value: left to yaml
-          setKey(obj, pairs, key, cs, null, { kind: 'scalar', offset: colon + 1 });
+          // yaml places the empty value after the spaces that follow the colon
+          setKey(obj, pairs, key, cs, null, { kind: 'scalar', offset: v });
         }
       } else {
         const value = this.inline(v, end);
