@@ -56,7 +56,7 @@ function agrees(text: string): { accepted: boolean } {
 // one-line flow collections, plain scalars of every core type and the strings around them, quoted strings,
 // comments and blank lines — and damage.
 const plainTokens = [
-  'vllm', 'h100-sxm', 'Qwen/Qwen3-32B', 'https://huggingface.co/Qwen/Qwen3-32B/blob/main/config.json', 'agg', 'disagg', 'kv',
+  'vllm', 'h100-sxm', 'Qwen/Qwen3-32B', 'https://example.com/r.git', 'a:b:c', 'a::b', 'a://', 'x#', 'x:#', 'https://huggingface.co/Qwen/Qwen3-32B/blob/main/config.json', 'agg', 'disagg', 'kv',
   'a b c', 'x,y', 'a[0]', 'a{b}', 'a#b', 'a #b', 'a: b', 'a:', 'a:b', '-x', '- x', '-1', '+2', '-.5', '.5', '1.', '1e3', '1E-3',
   '0755', '0o17', '0x1F', '0xG', '8000', '1_000', '12:30', 'true', 'True', 'TRUE', 'tRue', 'false', 'yes', 'no', 'on', 'null',
   'Null', 'NULL', '~', '.inf', '-.Inf', '.NaN', '.nan', 'nan', 'inf', '@x', '`x', '%x', '&a x', '*a', '!!str x', '|', '>-', '?x',

@@ -292,7 +292,11 @@ class Reader {
       while (j < end) {
         const ch = t.charCodeAt(j);
         if (ch === 0x2c || ch === 0x5b || ch === 0x5d || ch === 0x7b || ch === 0x7d) break;
-        if (ch === 0x3a || ch === 0x23) decline(); // `a:b`, `a: b` in a sequence, `#`: left to yaml
+        if (ch === 0x3a) {
+          // `https://…` goes on; `a: b` in a sequence (a one-pair map) and `a:` are left to yaml
+          const d = t.charCodeAt(j + 1);
+          if (j + 1 >= end || d === 0x20 || d === 0x2c || d === 0x5b || d === 0x5d || d === 0x7b || d === 0x7d) decline();
+        } else if (ch === 0x23 && t.charCodeAt(j - 1) === 0x20) decline(); // a comment inside the collection
         j++;
       }
       const s = t.slice(i, j).trimEnd();
