@@ -3,16 +3,19 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { Ajv, type ValidateFunction } from 'ajv';
+import type { Ajv, ValidateFunction } from 'ajv';
 import writeFileAtomic from 'write-file-atomic';
-import standaloneModule from 'ajv/dist/standalone/index.js';
-import addFormatsModule from 'ajv-formats';
 import { CRD_DIR, crdDigest, readCrdVersions, type CrdVersion } from './crds.ts';
 
-// ajv-formats and ajv's standalone module are CommonJS with `exports.default`
-const addFormats = addFormatsModule.default;
-const standaloneCode = standaloneModule.default;
 const require = createRequire(import.meta.url);
+// ajv's compiler, ajv-formats and ajv's standalone code generation are loaded when a validator has to be compiled:
+// a process whose validators all come from the cache runs their saved code, which needs ajv's small runtime only.
+// All three are CommonJS, so require gives the same instances an import would.
+const ajvCompiler = (): { Ajv: typeof Ajv; addFormats: (ajv: Ajv) => unknown; standaloneCode: (ajv: Ajv, fn: ValidateFunction) => string } => ({
+  Ajv: (require('ajv') as typeof import('ajv')).Ajv,
+  addFormats: (require('ajv-formats') as typeof import('ajv-formats')).default,
+  standaloneCode: (require('ajv/dist/standalone/index.js') as typeof import('ajv/dist/standalone/index.js')).default,
+});
 
 /** What `generateSchemas` wrote. */
 export interface GeneratedSchemas {
@@ -175,6 +178,7 @@ const OPENAPI_FORMATS = ['int32', 'int64', 'float', 'double', 'byte', 'binary', 
 
 function sharedAjv(): Ajv {
   if (!ajv) {
+    const { Ajv, addFormats } = ajvCompiler();
     // strict:false — CRD schemas carry x-kubernetes-* keywords and OpenAPI formats (int32, int64, byte…);
     // verbose — errors carry parentSchema, used for "did you mean" hints on unknown fields;
     // code.source — so a compiled validator can be saved as standalone code (see crdValidator).
@@ -258,28 +262,35 @@ export function crdValidator(version: CrdVersion): ValidateFunction {
 
 /** Loads the saved standalone validator of a CRD version, or compiles it and saves it (no in-process memo). */
 export function cachedValidator(version: CrdVersion, env: NodeJS.ProcessEnv = process.env): { validate: ValidateFunction; source: 'loaded' | 'compiled' } {
-  const file = validatorCacheFile(version, env);
-  const key = validatorCacheKey(version.schema);
+  return savedOrCompiled(validatorCacheFile(version, env), validatorCacheKey(version.schema), () => {
+    // the same split object each time, so ajv's own cache returns the function compiled before
+    let split = splitSchemas.get(version.schema);
+    if (!split) splitSchemas.set(version.schema, (split = splitSchema(version.schema)));
+    return split;
+  });
+}
+
+function savedOrCompiled(file: string, key: string, schema: () => object): { validate: ValidateFunction; source: 'loaded' | 'compiled' } {
   const saved = loadSavedValidator(file, key);
   if (saved) return { validate: saved, source: 'loaded' };
   const a = sharedAjv();
-  // the same split object each time, so ajv's own cache returns the function compiled before
-  let split = splitSchemas.get(version.schema);
-  if (!split) splitSchemas.set(version.schema, (split = splitSchema(version.schema)));
-  const validate = a.compile(split);
+  const validate = a.compile(schema());
   try {
-    writeAtomic(file, `${HEADER}${key}\n${standaloneCode(a, validate)}`);
+    writeAtomic(file, `${HEADER}${key}\n${ajvCompiler().standaloneCode(a, validate)}`);
   } catch {
     // read-only cache location: this process keeps its compiled validator
   }
   return { validate, source: 'compiled' };
 }
 
-/** Compiles a small schema (kustomization files) with the shared ajv instance. */
+/**
+ * Compiles a small schema (kustomization files) with the shared ajv instance, saved like the CRD validators: the
+ * first compile in a process costs ≈80 ms (ajv itself, its formats and the meta-schema), loading the code ≈1 ms.
+ */
 export function compileSchema(key: string, schema: object): ValidateFunction {
   let fn = compiled.get(key);
   if (!fn) {
-    fn = sharedAjv().compile(schema);
+    fn = savedOrCompiled(join(schemaCacheDir(), 'validators', `${key}.cjs`), validatorCacheKey(schema), () => schema).validate;
     compiled.set(key, fn);
   }
   return fn;
