@@ -75,26 +75,38 @@ function isObj(v: unknown): v is Obj {
 /** Objects referenced by name from a workload's spec (volumes, env, envFrom, pull secrets, DGD fields). */
 export function findRefs(value: unknown, path: (string | number)[] = []): Ref[] {
   const out: Ref[] = [];
-  const add = (kind: RefKind, name: unknown, at: (string | number)[], optional?: unknown) => {
-    if (typeof name === 'string' && name !== '' && optional !== true) out.push({ kind, name, path: toPointer(at) });
+  // one path stack for the whole walk; a pointer is built only for a reference found
+  const at = [...path];
+  const add = (kind: RefKind, name: unknown, tail: (string | number)[], optional?: unknown) => {
+    if (typeof name === 'string' && name !== '' && optional !== true) out.push({ kind, name, path: toPointer([...at, ...tail]) });
   };
-  if (Array.isArray(value)) {
-    value.forEach((v, i) => out.push(...findRefs(v, [...path, i])));
-    return out;
-  }
-  if (!isObj(value)) return out;
-  for (const [key, v] of Object.entries(value)) {
-    const at = [...path, key];
-    if (isObj(v)) {
-      if (key === 'configMap' || key === 'configMapKeyRef' || key === 'configMapRef') add('ConfigMap', v['name'], [...at, 'name'], v['optional']);
-      else if (key === 'secretKeyRef' || key === 'secretRef') add('Secret', v['name'], [...at, 'name'], v['optional']);
-      else if (key === 'secret') add('Secret', v['secretName'] ?? v['name'], [...at, 'secretName' in v ? 'secretName' : 'name'], v['optional']);
-      else if (key === 'persistentVolumeClaim') add('PersistentVolumeClaim', v['claimName'], [...at, 'claimName']);
-    } else if (key === 'pvcName') add('PersistentVolumeClaim', v, at);
-    else if (key === 'envFromSecret') add('Secret', v, at);
-    else if (key === 'imagePullSecrets' && Array.isArray(v)) v.forEach((s, i) => isObj(s) && add('Secret', s['name'], [...at, i, 'name']));
-    if (key !== 'metadata' && key !== 'status') out.push(...findRefs(v, at));
-  }
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        at.push(i);
+        walk(node[i]);
+        at.pop();
+      }
+      return;
+    }
+    if (!isObj(node)) return;
+    for (const key in node) {
+      if (!Object.hasOwn(node, key)) continue;
+      const v = node[key];
+      at.push(key);
+      if (isObj(v)) {
+        if (key === 'configMap' || key === 'configMapKeyRef' || key === 'configMapRef') add('ConfigMap', v['name'], ['name'], v['optional']);
+        else if (key === 'secretKeyRef' || key === 'secretRef') add('Secret', v['name'], ['name'], v['optional']);
+        else if (key === 'secret') add('Secret', v['secretName'] ?? v['name'], ['secretName' in v ? 'secretName' : 'name'], v['optional']);
+        else if (key === 'persistentVolumeClaim') add('PersistentVolumeClaim', v['claimName'], ['claimName']);
+      } else if (key === 'pvcName') add('PersistentVolumeClaim', v, []);
+      else if (key === 'envFromSecret') add('Secret', v, []);
+      else if (key === 'imagePullSecrets' && Array.isArray(v)) v.forEach((s, i) => isObj(s) && add('Secret', s['name'], [i, 'name']));
+      if (key !== 'metadata' && key !== 'status') walk(v);
+      at.pop();
+    }
+  };
+  walk(value);
   return out;
 }
 
