@@ -7,6 +7,9 @@ import { parseTemplateOutput } from './template-parse.ts';
 
 const TEMPLATE_DIR = join(import.meta.dirname, '..', 'templates');
 
+const NON_PRINTABLE = /[^\x20-\x7e]/;
+const NON_PRINTABLE_ALL = /[^\x20-\x7e]/g;
+
 /**
  * The one helper templates may use for values: a JSON scalar or flow collection, which YAML reads back as exactly
  * that value. Everything outside printable ASCII is escaped, so no recipe string (newlines, quotes, `: `, `#`,
@@ -16,7 +19,8 @@ export function yamlValue(value: unknown): string {
   if (value === undefined) throw new TypeError('template value is undefined (use null for "absent")');
   const json = JSON.stringify(value);
   if (json === undefined) throw new TypeError(`template value of type ${typeof value} cannot be rendered`);
-  return json.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  // most values are printable ASCII already: one test, no replace pass
+  return NON_PRINTABLE.test(json) ? json.replace(NON_PRINTABLE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : json;
 }
 
 const hbs = Handlebars.create();
