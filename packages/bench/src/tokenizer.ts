@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import type { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { InvalidInputError } from '@llm-recipes/errors';
 
 /** What the harness needs from a tokenizer: exact counts for prompt synthesis and output re-counting. */
@@ -34,10 +34,11 @@ export async function loadTokenizer(spec: string = DEFAULT_TOKENIZER, cwd = proc
       count: (text) => mod.encode(text, { allowedSpecial: new Set(), disallowedSpecial: new Set() }).length,
     };
   }
-  return loadHfTokenizer(spec, cwd);
+  // the Hugging Face tokenizer library only for a tokenizer.json: importing the harness does not load it
+  return loadHfTokenizer(spec, cwd, (await import('@huggingface/tokenizers')).Tokenizer);
 }
 
-function loadHfTokenizer(spec: string, cwd: string): BenchTokenizer {
+function loadHfTokenizer(spec: string, cwd: string, Tokenizer: typeof HfTokenizer): BenchTokenizer {
   const path = spec.startsWith('/') ? spec : join(cwd, spec);
   const file = basename(path).endsWith('.json') ? path : join(path, 'tokenizer.json');
   let json: unknown;
@@ -62,7 +63,7 @@ function loadHfTokenizer(spec: string, cwd: string): BenchTokenizer {
   }
   let tok: HfTokenizer;
   try {
-    tok = new HfTokenizer(json as object, config);
+    tok = new Tokenizer(json as object, config);
   } catch (err) {
     throw new InvalidInputError([
       {
