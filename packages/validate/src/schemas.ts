@@ -78,24 +78,63 @@ export function schemaCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 interface Manifest {
-  versions: Omit<CrdVersion, 'schema'>[];
+  /** `digest`: contentDigest of the schema, so a run that loads its saved validator need not hash the schema. */
+  versions: (Omit<CrdVersion, 'schema'> & { digest?: string | undefined })[];
 }
 
 let memo: CrdVersion[] | undefined;
 
+/** sha256 of a schema's JSON: what its saved validator is keyed by. */
+function contentDigest(schema: object): string {
+  return createHash('sha256').update(JSON.stringify(schema)).digest('hex');
+}
+
+/** contentDigest of the schemas read from the cache, as its manifest recorded it. */
+const schemaDigests = new WeakMap<object, string>();
+
+/** A cached version whose schema (up to 0.8 MB of JSON) is read when first used: most runs use two of them. */
+function cachedVersion(entry: Manifest['versions'][number], file: string): CrdVersion {
+  const { digest, ...meta } = entry;
+  let schema: CrdVersion['schema'] | undefined;
+  return Object.defineProperty({ ...meta } as CrdVersion, 'schema', {
+    enumerable: true,
+    configurable: true,
+    get(): CrdVersion['schema'] {
+      if (schema === undefined) {
+        try {
+          schema = JSON.parse(readFileSync(file, 'utf8')) as CrdVersion['schema'];
+          if (digest !== undefined) schemaDigests.set(schema, digest);
+        } catch {
+          // a damaged or missing cache file: convert the CRDs again (and rewrite the cache)
+          memo = undefined;
+          schema = crdSchemas(true).find((v) => v.file === meta.file)?.schema ?? {};
+        }
+      }
+      return schema;
+    },
+  });
+}
+
 /**
- * The converted CRD schemas, from the on-disk cache when present (JSON.parse: tens of ms) or converted from the
- * CRD YAML (≈0.5 s) and written to the cache for the next run (and for kubeconform).
+ * The converted CRD schemas, from the on-disk cache when present (each schema parsed on first use) or converted
+ * from the CRD YAML (≈0.5 s) and written to the cache for the next run (and for kubeconform).
  */
 export function loadCrdSchemas(): CrdVersion[] {
+  return crdSchemas(false);
+}
+
+function crdSchemas(rebuild: boolean): CrdVersion[] {
   if (memo) return memo;
   const dir = schemaCacheDir();
   const manifestFile = join(dir, 'manifest.json');
-  if (existsSync(manifestFile)) {
+  if (!rebuild && existsSync(manifestFile)) {
     try {
       const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest;
-      memo = manifest.versions.map((v) => ({ ...v, schema: JSON.parse(readFileSync(join(dir, v.file), 'utf8')) }));
-      return memo;
+      // a manifest from before schema digests is rebuilt once
+      if (manifest.versions.every((v) => typeof v.digest === 'string')) {
+        memo = manifest.versions.map((v) => cachedVersion(v, join(dir, v.file)));
+        return memo;
+      }
     } catch {
       // a damaged cache is rebuilt below
     }
@@ -103,7 +142,13 @@ export function loadCrdSchemas(): CrdVersion[] {
   const versions = readCrdVersions(CRD_DIR, true);
   try {
     writeVersions(dir, versions);
-    const manifest: Manifest = { versions: versions.map(({ schema: _schema, ...rest }) => rest) };
+    const manifest: Manifest = {
+      versions: versions.map(({ schema, ...rest }) => {
+        const digest = contentDigest(schema);
+        schemaDigests.set(schema, digest);
+        return { ...rest, digest };
+      }),
+    };
     writeAtomic(manifestFile, JSON.stringify(manifest, null, 2));
   } catch {
     // read-only install: validation still works from memory; kubeconform callers get an explicit dir instead
@@ -209,7 +254,8 @@ function packageVersion(name: string): string {
 export function validatorCacheKey(schema: object): string {
   const hash = createHash('sha256');
   hash.update(JSON.stringify({ ajv: packageVersion('ajv'), formats: packageVersion('ajv-formats'), options: AJV_OPTIONS, openapi: OPENAPI_FORMATS, split: SPLIT_CHARS }));
-  hash.update(JSON.stringify(schema));
+  // the manifest's digest for a schema read from the cache: no stringify of 0.8 MB per run
+  hash.update(schemaDigests.get(schema) ?? contentDigest(schema));
   return hash.digest('hex').slice(0, 32);
 }
 
