@@ -28,8 +28,34 @@ interface Line {
   text: string;
 }
 
+// Template output repeats the same keys and plain scalars thousands of times: their verdicts are memoized (a
+// Bail verdict too), bounded so odd input cannot grow the maps without limit.
+const MEMO_LIMIT = 10_000;
+const BAIL = Symbol('bail');
+const plainMemo = new Map<string, unknown>();
+const keyMemo = new Map<string, boolean | typeof BAIL>();
+
+function remember<K, V>(memo: Map<K, V>, key: K, value: V): V {
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(key, value);
+  return value;
+}
+
 /** A plain scalar written in the template. */
 function plain(text: string): unknown {
+  let v = plainMemo.get(text);
+  if (v === undefined) {
+    try {
+      v = remember(plainMemo, text, plainUncached(text));
+    } catch (err) {
+      if (err instanceof Bail) remember(plainMemo, text, BAIL);
+      throw err;
+    }
+  }
+  return v === BAIL ? bail() : v;
+}
+
+function plainUncached(text: string): unknown {
   if (text === 'true') return true;
   if (text === 'false') return false;
   if (text === 'null') return null;
@@ -79,8 +105,11 @@ function splitEntry(text: string): { key: string; rest: string } | undefined {
     keyEnd = text.indexOf(':');
     if (keyEnd <= 0) return undefined;
     key = text.slice(0, keyEnd);
-    if (CORE_NON_STRING.test(key)) bail(); // yaml keys a `null` entry by '' and `1.0` by '1'
-    if (!PLAIN_KEY.test(key)) {
+    let verdict = keyMemo.get(key);
+    // yaml keys a `null` entry by '' and `1.0` by '1'
+    if (verdict === undefined) verdict = remember(keyMemo, key, CORE_NON_STRING.test(key) ? BAIL : PLAIN_KEY.test(key));
+    if (verdict === BAIL) bail();
+    if (!verdict) {
       // `https://…`, `a=b:c`: a scalar with a colon not followed by a space is no entry
       return text[keyEnd + 1] === undefined || text[keyEnd + 1] === ' ' ? bail() : undefined;
     }
