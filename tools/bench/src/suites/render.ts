@@ -1,5 +1,4 @@
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
@@ -162,7 +161,12 @@ export const renderSuite: BenchSuite = {
   name: 'render',
   run: async () => {
     const rows: BenchRow[] = [];
-    const work = await mkdtemp(join(tmpdir(), 'bench-render-'));
+    // Beside the repository (node_modules/.cache, like the validator cache), not in the OS temp dir: `recipes render`
+    // writes into the checkout, and on a shared machine the temp dir's ext4 block groups are churned by every other
+    // process's temporary files, whose recently freed inodes each file creation then has to skip.
+    const cacheRoot = join(REPO, 'node_modules', '.cache', 'llm-recipes');
+    await mkdir(cacheRoot, { recursive: true });
+    const work = await mkdtemp(join(cacheRoot, 'bench-render-'));
     try {
       for (const [label, make] of [
         // the repository as committed: inputs copied, rendered from scratch in a fresh process
