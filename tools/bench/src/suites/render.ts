@@ -101,7 +101,7 @@ async function runScript(dir: string, name: string, text: string, env: Record<st
 }
 
 async function coldRun(root: string, cacheDir: string, mode: Mode, start: Start = { kind: 'cold' }): Promise<{ wallMs: number; phases: Phases }> {
-  const { wallMs, out } = await runScript(root, `bench-${mode}.mts`, SCRIPT(root, mode), { LLM_RECIPES_CACHE_DIR: cacheDir, ...nodeEnv(start) });
+  const { wallMs, out } = await runScript(root, `bench-${mode}.mjs`, SCRIPT(root, mode), { LLM_RECIPES_CACHE_DIR: cacheDir, ...nodeEnv(start) });
   return { wallMs, phases: JSON.parse(out) as Phases };
 }
 
