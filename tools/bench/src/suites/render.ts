@@ -187,7 +187,9 @@ export const renderSuite: BenchSuite = {
           warm.push(await coldRun(written, cache, 'render'));
         }
         await coldRun(await freshInput(work, make), cache, 'render', { kind: 'compileCache', dir: compileCache });
-        const cached = await coldRun(await freshInput(work, make), cache, 'render', { kind: 'compileCache', dir: compileCache });
+        const cachedRuns: { wallMs: number; phases: Phases }[] = [];
+        for (let i = 0; i < WARM_RUNS; i++) cachedRuns.push(await coldRun(await freshInput(work, make), cache, 'render', { kind: 'compileCache', dir: compileCache }));
+        const cached = cachedRuns.find((w) => w.wallMs === median(cachedRuns.map((x) => x.wallMs)))!;
         const p = warm.find((w) => w.wallMs === median(warm.map((x) => x.wallMs)))!.phases;
         const files = await coldRun(written, cache, 'files');
         const wallMs = median(warm.map((w) => w.wallMs));
@@ -201,7 +203,13 @@ export const renderSuite: BenchSuite = {
           ok: wallMs < TARGET_MS,
           note: `${p.recipes} recipe deployments → ${p.files} files; ${phases(p)}; runs ${warm.map((w) => Math.round(w.wallMs)).join(', ')} ms; no compile cache; validators loaded ${p.validators.loaded}`,
         });
-        rows.push({ suite: 'render', metric: `${label}: the same with V8's compile cache warm (wall)`, value: Math.round(cached.wallMs), unit: 'ms', note: `what \`recipes\` does on its second run; ${phases(cached.phases)}` });
+        rows.push({
+          suite: 'render',
+          metric: `${label}: the same with V8's compile cache warm (wall, median of ${WARM_RUNS})`,
+          value: Math.round(cached.wallMs),
+          unit: 'ms',
+          note: `what \`recipes\` does from its second run on; ${phases(cached.phases)}; runs ${cachedRuns.map((w) => Math.round(w.wallMs)).join(', ')} ms`,
+        });
         rows.push({ suite: 'render', metric: `${label}: render (in process)`, value: Math.round(p.renderMs), unit: 'ms', note: `template output read: ${p.templateReads.fast} fast, ${p.templateReads.yaml} by yaml` });
         rows.push({ suite: 'render', metric: `${label}: write (in process)`, value: Math.round(p.writeMs), unit: 'ms' });
         rows.push({ suite: 'render', metric: `${label}: validate in memory (in process)`, value: Math.round(p.validateMs), unit: 'ms', note: 'schema pass + cross-object checks on the rendered objects' });
