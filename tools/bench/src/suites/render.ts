@@ -89,14 +89,16 @@ interface Phases {
 type Start = { kind: 'cold' } | { kind: 'compileCache'; dir: string };
 
 function nodeEnv(start: Start): Record<string, string> {
-  return start.kind === 'cold' ? { NODE_DISABLE_COMPILE_CACHE: '1', NODE_COMPILE_CACHE: '' } : { NODE_DISABLE_COMPILE_CACHE: '', NODE_COMPILE_CACHE: start.dir };
+  return start.kind === 'cold' ? { NODE_DISABLE_COMPILE_CACHE: '1' } : { NODE_COMPILE_CACHE: start.dir };
 }
 
 async function runScript(dir: string, name: string, text: string, env: Record<string, string>): Promise<{ wallMs: number; out: string }> {
   const script = join(dir, name);
   await writeFile(script, text);
+  // the caller's compile-cache settings must not leak in: Node treats NODE_DISABLE_COMPILE_CACHE as set even when empty
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_COMPILE_CACHE' && k !== 'NODE_DISABLE_COMPILE_CACHE'));
   const start = performance.now();
-  const { stdout } = await execa(process.execPath, [script], { cwd: REPO, env });
+  const { stdout } = await execa(process.execPath, [script], { cwd: REPO, env: { ...base, ...env }, extendEnv: false });
   return { wallMs: performance.now() - start, out: stdout.trim().split('\n').at(-1)! };
 }
 
