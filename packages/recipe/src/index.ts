@@ -41,6 +41,21 @@ export type { Layer, Provenance, ProvenanceEntry, ResolvedRecipe, ResolveOptions
 export { parseSet } from './set.ts';
 export type { ParsedSet } from './set.ts';
 export { gpuDirName, normalizeGpuId } from './gpu-id.ts';
+export { modelIndex, parseModelId } from './model-id.ts';
+export type {
+  ModelEntry,
+  ModelIdError,
+  ModelIdErrorCode,
+  ModelIdParts,
+  ModelIndex,
+  ModelNameCollision,
+  ModelNameField,
+  ModelResolution,
+  ModelVariant,
+  ParsedModelId,
+  QuantMarker,
+  ResolvedModelId,
+} from './model-id.ts';
 export { bytesPerParam, dnsLabel, DYNAMO_VERSION, gpuSupports, HARNESS_IMAGE } from './layers.ts';
 export { gpusPerReplica, pools, totalGpus } from './rules.ts';
 export type { Role } from './rules.ts';

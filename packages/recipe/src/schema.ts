@@ -79,6 +79,12 @@ export const ModelCardSchema = z.strictObject({
     // `.` and `..` are not repository names, and as path segments they would move the weights' directory
     .regex(/^(?!\.\.?\/)[\w.-]+\/(?!\.\.?$)[\w.-]+$/, 'a Hugging Face repository id is <org>/<name> of letters, digits, _ . -')
     .describe('Hugging Face repository id, e.g. Qwen/Qwen3-32B.'),
+  aliases: z
+    .array(z.string().min(1))
+    .optional()
+    .describe(
+      'Other Hugging Face ids with this architecture that `--model` should accept, e.g. a fine-tune or distillation (deepseek-ai/DeepSeek-R1-Distill-Llama-70B). Matched like every id: any case and publisher, variant, release tag and quantisation suffix stripped; each must name one card.',
+    ),
   revision: z.string().min(1).describe('Pinned Hugging Face revision (commit sha or tag) the download Job fetches.'),
   servedName: z.string().min(1).describe('Model name the OpenAI API serves; defaults to hfId.'),
   dtype: DtypeSchema.describe('Native dtype of the published weights.'),
