@@ -2,7 +2,7 @@ import { CheckFailedError, UserError } from '@llm-recipes/errors';
 import { defaultCalibration, search, type BackendName, type Candidate, type Dtype, type Mode, type SearchResult } from '@llm-recipes/estimate';
 import { resolveRecipe, writeVariant, type Recipe, type WrittenVariant } from '@llm-recipes/recipe';
 import type { RegisterCommand } from './index.ts';
-import { openCatalog, toJson } from './estimate-catalog.ts';
+import { describeModel, openCatalog, toJson } from './estimate-catalog.ts';
 
 // Seed 004 defaults when the request omits workload and SLA.
 const DEFAULTS = { isl: 512, osl: 128, ttftMs: 100, itlMs: 15 };
@@ -102,7 +102,7 @@ export const registerSearch: RegisterCommand = (program, io, state) => {
   program
     .command('search [recipe]')
     .description('Rapid search: Pareto front (tokens/s/GPU vs tokens/s/user) and the config that best meets the SLA.')
-    .option('--model <id>', 'recipes/ model id or Hugging Face id (when no recipe is given)')
+    .option('--model <id>', 'recipes/ model id or Hugging Face id (when no recipe is given); a quantisation suffix sets the dtype')
     .option('--gpu <id>', 'GPU id')
     .option('--gpus <n>', 'GPU budget', int)
     .option('--backend <name>', 'vllm | sglang | trtllm | any', 'any')
@@ -142,7 +142,13 @@ export const registerSearch: RegisterCommand = (program, io, state) => {
             ['--model', modelId, r.model],
             ['--gpu', gpuId, r.gpu],
             ['--backend', opts['backend'] === 'any' ? undefined : backend, r.backend.name],
-          ].filter(([, given, own]) => given !== undefined && given !== own && !(own === r.gpu && catalog.gpu(given!).id === own));
+          ].filter(
+            ([flag, given, own]) =>
+              given !== undefined &&
+              given !== own &&
+              !(flag === '--gpu' && catalog.gpu(given!).id === own) &&
+              !(flag === '--model' && catalog.model(given!).model.id === own),
+          );
           if (clash.length > 0) {
             throw new UserError('SEARCH_VARIANT_IDENTITY', `a variant of ${res.resolved.id} cannot change ${clash.map((c) => c[0]).join(', ')}`, {
               hint: 'drop those flags (the recipe sets them), or write a recipe for that model/backend/GPU with recipes new',
@@ -165,14 +171,16 @@ export const registerSearch: RegisterCommand = (program, io, state) => {
       if (!['any', 'vllm', 'sglang', 'trtllm'].includes(backend)) throw new UserError('UNKNOWN_BACKEND', `unknown backend "${backend}"`, { hint: 'vllm | sglang | trtllm | any' });
       if (!['any', 'agg', 'disagg'].includes(opts['mode'] as string)) throw new UserError('UNKNOWN_MODE', `unknown mode "${String(opts['mode'])}"`, { hint: 'agg | disagg | any' });
       if (dtype && !['bf16', 'fp16', 'fp8', 'fp4'].includes(dtype)) throw new UserError('UNKNOWN_DTYPE', `unknown dtype "${dtype}"`, { hint: 'bf16 | fp8 | fp4' });
-      const model = catalog.model(modelId);
+      // an explicit or recipe dtype wins over the one the model id implies
+      const resolved = catalog.model(modelId, dtype as Dtype | undefined);
+      const model = resolved.model;
       const gpu = catalog.gpu(gpuId);
       const result = search({
         arch: model.architecture,
         gpu,
         gpuBudget: budget,
         backends: backend === 'any' ? ['trtllm', 'vllm', 'sglang'] : [backend as BackendName],
-        dtype: (dtype ?? model.dtype) as Dtype,
+        dtype: resolved.dtype,
         workload: { isl: isl ?? DEFAULTS.isl, osl: osl ?? DEFAULTS.osl },
         sla: { ttftMs: sla.ttftMs ?? DEFAULTS.ttftMs, itlMs: sla.itlMs ?? DEFAULTS.itlMs },
         calibration: defaultCalibration,
@@ -182,7 +190,7 @@ export const registerSearch: RegisterCommand = (program, io, state) => {
       if (opts['json']) io.stdout(`${toJson(searchJson(result))}\n`);
       else {
         const lines: string[] = [];
-        lines.push(`${model.id} on ${budget}× ${gpu.id}, ISL ${result.workload.isl} / OSL ${result.workload.osl}, SLA TTFT ≤ ${result.sla.ttftMs} ms, ITL ≤ ${result.sla.itlMs} ms — ${result.configs} configs, ${result.points} points`);
+        lines.push(`${describeModel(resolved)}; ${budget}× ${gpu.id}, ISL ${result.workload.isl} / OSL ${result.workload.osl}, SLA TTFT ≤ ${result.sla.ttftMs} ms, ITL ≤ ${result.sla.itlMs} ms — ${result.configs} configs, ${result.points} points`);
         lines.push('', 'Pareto front (tokens/s/GPU vs tokens/s/user):');
         for (const p of result.pareto) lines.push(`  ${p.config.padEnd(34)} conc ${String(p.concurrency).padStart(5)}  ${f(p.result.tokensPerSecondPerUser).padStart(7)} tok/s/user  ${f(p.result.tokensPerSecondPerGpu).padStart(8)} tok/s/GPU  TTFT ${f(p.result.ttftMs).padStart(7)} ms  ITL ${f(p.result.itlMs, 2)} ms`);
         if (result.selected) {
