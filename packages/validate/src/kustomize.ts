@@ -5,9 +5,10 @@
  * kustomize decodes with `DisallowUnknownFields`: the schema below is closed the same way, so a misspelt field
  * fails here as it fails `kubectl kustomize`.
  */
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
-import type { LoadedManifests } from './load.ts';
+import { displayPath, listYamlFiles, type LoadedManifests } from './load.ts';
 import { schemaMessages, type SchemaMessage } from './ajv-errors.ts';
 import { compileSchema } from './schemas.ts';
 
@@ -334,4 +335,32 @@ export function nonManifestFiles(loaded: Pick<LoadedManifests, 'documents'>): Se
     for (const ref of kustomizeReferences(d.absPath, d.content)) if (ref.role === 'patch' || ref.role === 'input') out.add(ref.target);
   }
   return out;
+}
+
+/**
+ * Patch and input files named by the kustomization files under `paths` (relative to `cwd` when under it), for
+ * tools that read a tree on their own (kubeconform): only the kustomization files are read and parsed.
+ */
+export function kustomizeInputsUnder(paths: readonly string[], cwd: string): string[] {
+  const out = new Set<string>();
+  for (const p of paths) {
+    let files: string[];
+    try {
+      files = listYamlFiles(resolve(cwd, p));
+    } catch {
+      continue;
+    }
+    for (const f of files) {
+      if (!KUSTOMIZATION_FILE.test(f)) continue;
+      let content: unknown;
+      try {
+        content = parse(readFileSync(f, 'utf8'));
+      } catch {
+        continue; // the schema pass reports the syntax error
+      }
+      if (!isObj(content)) continue;
+      for (const ref of kustomizeReferences(f, content)) if (ref.role === 'patch' || ref.role === 'input') out.add(displayPath(ref.target, cwd));
+    }
+  }
+  return [...out].sort();
 }
