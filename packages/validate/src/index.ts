@@ -9,7 +9,7 @@ export { KUSTOMIZATION_SCHEMA, kustomizeReferences, nonManifestFiles } from './k
 export { validateTree, validateRendered, findRefs, DEFAULT_EXTERNAL_SECRETS, DEFAULT_MAX_DGD_NAME_LENGTH } from './tree.ts';
 export { runKubeconform, findKubeconform, kubeconformArgs, parseKubeconformOutput, CRDS_CATALOG_LOCATION } from './kubeconform.ts';
 export { formatReport, mergeResults } from './report.ts';
-export { kustomizeBuild, kustomizeRoots, findKubectl } from './build.ts';
+export { kustomizeBuild, kustomizeRoots, findKubectl, kubectlError } from './build.ts';
 export type { KustomizeBuildMode, KustomizeBuildOptions, KustomizeBuildReport } from './build.ts';
 
 export type { JsonSchema, ConvertOptions } from './convert.ts';
