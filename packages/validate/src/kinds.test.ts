@@ -2,7 +2,6 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { validateManifests, validateTree, type ValidationResult } from './index.ts';
 
 // The kinds upstream Dynamo recipes ship (fixtures/dynamo, copied from ai-dynamo/dynamo: see its PROVENANCE.md)
