@@ -11,7 +11,7 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '@llm-recipes/errors';
-import { isKustomizeFile, isTransforming, kustomizationIn, kustomizeKind, kustomizeReferences } from './kustomize.ts';
+import { isKustomizeFile, isTransforming, kustomizationFilesUnder, kustomizationIn, kustomizeKind, kustomizeReferences } from './kustomize.ts';
 import { displayPath, loadManifests, parseManifestText, type LoadedDocument, type LoadedManifests } from './load.ts';
 import { finishResult, type ValidateOptions, type ValidationProblem, type ValidationResult } from './types.ts';
 import { validateLoaded } from './validate.ts';
@@ -105,12 +105,13 @@ export async function kustomizeBuild(paths: readonly string[], options: Kustomiz
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
   const mode = options.mode ?? 'auto';
-  const sources = loadManifests(paths.filter((p) => existsSync(resolve(cwd, p))), cwd);
-  const roots = kustomizeRoots(sources);
+  // only the kustomization files are read to decide; the whole tree only when it is built
+  const kustomizations = loadManifests(kustomizationFilesUnder(paths, cwd), cwd);
+  const roots = kustomizeRoots(kustomizations);
   const shownRoots = roots.map((r) => displayPath(r, cwd));
   const empty = (report: KustomizeBuildReport) => ({ result: finishResult('embedded', [], [], 0), report });
   if (mode === 'never') return empty({ built: false, roots: shownRoots, reason: 'not asked (--kustomize-build never)' });
-  const transforming = sources.documents.some((d) => isObj(d.content) && isKustomizeFile(d.file, d.content) && isTransforming(d.content));
+  const transforming = kustomizations.documents.some((d) => isObj(d.content) && isTransforming(d.content));
   if (mode === 'auto' && !transforming) return empty({ built: false, roots: shownRoots, reason: 'no kustomization uses patches, components or generators' });
   const kubectl = options.kubectl ? resolve(cwd, options.kubectl) : findKubectl(env);
   if (!kubectl || !existsSync(kubectl) || !statSync(kubectl).isFile()) {
@@ -131,6 +132,7 @@ export async function kustomizeBuild(paths: readonly string[], options: Kustomiz
 
   const problems: ValidationProblem[] = [];
   const seen = new Set((options.sourceProblems ?? []).map((p) => `${p.file}\0${key(p)}`));
+  const sources = loadManifests(paths.filter((p) => existsSync(resolve(cwd, p))), cwd);
   const sourceDocs = sources.documents.filter((d) => isObj(d.content) && !isKustomizeFile(d.file, d.content));
   for (const root of roots) {
     const shown = displayPath(root, cwd);

@@ -337,30 +337,34 @@ export function nonManifestFiles(loaded: Pick<LoadedManifests, 'documents'>): Se
   return out;
 }
 
+/** The kustomization files under `paths` (absolute), found by name without reading any other file. */
+export function kustomizationFilesUnder(paths: readonly string[], cwd: string): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    try {
+      out.push(...listYamlFiles(resolve(cwd, p)).filter((f) => KUSTOMIZATION_FILE.test(f)));
+    } catch {
+      // a missing path is reported by the schema pass
+    }
+  }
+  return out;
+}
+
 /**
  * Patch and input files named by the kustomization files under `paths` (relative to `cwd` when under it), for
  * tools that read a tree on their own (kubeconform): only the kustomization files are read and parsed.
  */
 export function kustomizeInputsUnder(paths: readonly string[], cwd: string): string[] {
   const out = new Set<string>();
-  for (const p of paths) {
-    let files: string[];
+  for (const f of kustomizationFilesUnder(paths, cwd)) {
+    let content: unknown;
     try {
-      files = listYamlFiles(resolve(cwd, p));
+      content = parse(readFileSync(f, 'utf8'));
     } catch {
-      continue;
+      continue; // the schema pass reports the syntax error
     }
-    for (const f of files) {
-      if (!KUSTOMIZATION_FILE.test(f)) continue;
-      let content: unknown;
-      try {
-        content = parse(readFileSync(f, 'utf8'));
-      } catch {
-        continue; // the schema pass reports the syntax error
-      }
-      if (!isObj(content)) continue;
-      for (const ref of kustomizeReferences(f, content)) if (ref.role === 'patch' || ref.role === 'input') out.add(displayPath(ref.target, cwd));
-    }
+    if (!isObj(content)) continue;
+    for (const ref of kustomizeReferences(f, content)) if (ref.role === 'patch' || ref.role === 'input') out.add(displayPath(ref.target, cwd));
   }
   return [...out].sort();
 }
