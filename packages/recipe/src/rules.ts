@@ -146,6 +146,11 @@ function divisors(n: number): number[] {
   return out;
 }
 
+/** Catalog GPUs with fp4 tensor cores, so the hint grows with the catalog. */
+function fp4Gpus(ws: Workspace): string {
+  return [...ws.gpus.values()].map((g) => g.gpu).filter((g) => gpuSupports(g, 'fp4')).map((g) => g.id).sort().join(', ');
+}
+
 const dtype: Rule = (ctx) => {
   for (const field of ['dtype', 'kvCacheDtype'] as const) {
     const d = ctx.recipe[field];
@@ -156,7 +161,7 @@ const dtype: Rule = (ctx) => {
         'RECIPE_DTYPE_UNSUPPORTED',
         [field],
         `${ctx.gpu.id} has no ${d} tensor cores (${field} is ${d})`,
-        `use one of ${supported.join(', ')}${d === 'fp4' ? ' (fp4 needs Blackwell: b200_sxm, gb200_sxm)' : d === 'fp8' ? ' (fp8 needs Ada, Hopper or Blackwell)' : ''}`,
+        `use one of ${supported.join(', ')}${d === 'fp4' ? ` (fp4 needs Blackwell: ${fp4Gpus(ctx.ws)})` : d === 'fp8' ? ' (fp8 needs Ada, Hopper or Blackwell)' : ''}`,
       );
     }
   }
