@@ -535,7 +535,8 @@ async function runBenchCommand(flags: BenchFlags, io: CliIo, state: { exitCode: 
         islSpread,
         oslSpread,
         sharedPrefix,
-        seed,
+        // each replay of a trace draws its own block contents, so a later level never hits what an earlier one cached
+        seed: trace ? seed + points.findIndex((q) => q.id === p.id) : seed,
         datasetEntries,
         forceOutputLength: ignoreEos,
         continuousUsage: flags.continuousUsage ?? false,
