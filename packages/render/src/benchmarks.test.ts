@@ -39,7 +39,6 @@ const jobs = (r: ResolvedRecipe, cluster = f.cluster()) =>
     .filter((o) => o.kind === 'Job');
 const envOf = (job: Record<string, any>): Record<string, string> =>
   Object.fromEntries(job.spec.template.spec.containers[0].env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
-const scriptOf = (job: Record<string, any>): string => job.spec.template.spec.containers[0].command[2];
 
 const SHAPES: Record<string, () => ResolvedRecipe> = {
   'rate-llm-recipes': () => withBench({ load: 'rate', requestRates: [2, 8], arrival: 'gamma', burstiness: 0.5, maxConcurrency: 64, islOsl: [[1024, 128]] }),
@@ -102,8 +101,9 @@ describe('benchmark Jobs', () => {
     // both in one file, applied together
     expect(new Set(objs.map((m) => m.file)).size).toBe(1);
     const other = benchmarkObjects(withBench(SHAPES['trace-llm-recipes']!().recipe.benchmark, traceFiles(`${TRACE}\n`)));
-    expect(other.map((m) => m.object.metadata.name)).not.toContain(job.metadata.name);
-    expect(other.map((m) => m.object.metadata.name)).not.toContain(cm.metadata.name);
+    const names = other.map((m) => (m.object as Record<string, any>).metadata.name as string);
+    expect(names).not.toContain(job.metadata.name);
+    expect(names).not.toContain(cm.metadata.name);
   });
 
   it('refuse a trace over the ConfigMap limit, naming the field and the way out', () => {
@@ -275,7 +275,7 @@ describe('benchmark Job command lines', () => {
     const calls = await aiperfCalls(withBench({ harness: 'aiperf', islOsl: [[8192, 1024]], goodput: 'none' }));
     const c64 = calls.find((a) => flag(a, '--concurrency') === '64')!;
     for (const pair of upstream) {
-      const at = c64.findIndex((a, i) => pair.every((p, k) => c64[i + k] === p));
+      const at = c64.findIndex((_, i) => pair.every((p, k) => c64[i + k] === p));
       expect(at, pair.join(' ')).toBeGreaterThanOrEqual(0);
     }
     expect(all(c64, '--extra-inputs')).toEqual(['max_tokens:1024', 'min_tokens:1024', 'ignore_eos:true', 'repetition_penalty:1.0', 'temperature:0.0']);

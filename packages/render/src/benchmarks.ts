@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { checkTraceBlocks, parseTrace, type TraceEntry } from '@llm-recipes/bench';
 import { InvalidInputError, type Issue } from '@llm-recipes/errors';
-import { goodputOf, totalGpus, type Benchmark, type GoodputSlo } from '@llm-recipes/recipe';
+import { goodputOf, totalGpus, type Benchmark, type GoodputSlo, type Recipe } from '@llm-recipes/recipe';
 import { canonicalize } from './canonical.ts';
 import { shortHash, toDnsName } from './names.ts';
 import type { RecipeContext } from './recipe.ts';
@@ -27,8 +27,11 @@ const RESULTS_MOUNT = '/results';
 const WAIT_SCRIPT =
   'until wget -q -O - "$ENDPOINT/v1/models" | grep -qF "\\"$MODEL\\""; do echo "waiting for $MODEL at $ENDPOINT"; sleep 10; done';
 
-/** Flags every `recipes bench` run of a Job shares; the load flags come after. */
-const LLM_RECIPES_COMMON = [
+/**
+ * Shell lines collecting the flags every `recipes bench` run shares (seed, sampling, extra inputs, dataset size,
+ * goodput) into "$@" from the env of benchmarkCommonEnv; the load flags come after.
+ */
+export const LLM_RECIPES_COMMON = [
   'set -eu',
   'set -- --random-seed "$SEED"',
   '[ "$IGNORE_EOS" = true ] || set -- "$@" --no-ignore-eos',
@@ -161,7 +164,7 @@ export function aiperfGoodput(slo: GoodputSlo | null): string | null {
   return parts.join(' ');
 }
 
-type Env = { name: string; value?: string; valueFrom?: unknown };
+export type Env = { name: string; value?: string; valueFrom?: unknown };
 
 /** The trace a trace-replay Job reads: a ConfigMap of the recipe's file, or a path on the model cache. */
 interface TraceSource {
@@ -251,18 +254,18 @@ function traceSource(ctx: RecipeContext, issues: Issue[]): TraceSource | undefin
   };
 }
 
-/** Environment every Job of the recipe shares: endpoint, seed, sampling, SLOs, counts. */
-function commonEnv(ctx: RecipeContext): Env[] {
-  const b = ctx.recipe.benchmark;
+/** Environment every benchmark run of the recipe shares: endpoint, model, seed, sampling, extra inputs, SLOs. */
+export function benchmarkCommonEnv(recipe: Recipe, endpoint: string, servedName: string): Env[] {
+  const b = recipe.benchmark;
   const s = b.sampling;
-  const goodput = aiperfGoodput(goodputOf(ctx.recipe));
+  const goodput = aiperfGoodput(goodputOf(recipe));
   const opt = (name: string, value: string | number | undefined | null): Env[] => (value === undefined || value === null ? [] : [{ name, value: String(value) }]);
   return [
-    { name: 'ENDPOINT', value: ctx.frontendUrl },
-    { name: 'MODEL', value: ctx.servedName },
+    { name: 'ENDPOINT', value: endpoint },
+    { name: 'MODEL', value: servedName },
     { name: 'API', value: b.api },
     { name: 'RESULTS', value: RESULTS_MOUNT },
-    { name: 'GPUS', value: String(totalGpus(ctx.recipe)) },
+    { name: 'GPUS', value: String(totalGpus(recipe)) },
     { name: 'SEED', value: String(b.seed) },
     { name: 'IGNORE_EOS', value: String(s.ignoreEos) },
     ...opt('TEMPERATURE', s.temperature === undefined ? undefined : decimal(s.temperature)),
@@ -295,7 +298,7 @@ export function renderBenchmarks(ctx: RecipeContext): Manifest[] {
         { name: 'HF_TOKEN', valueFrom: { secretKeyRef: { name: recipe.modelCache.hfTokenSecret, key: 'HF_TOKEN', optional: true } } },
       ]
     : [];
-  const common = commonEnv(ctx);
+  const common = benchmarkCommonEnv(recipe, ctx.frontendUrl, ctx.servedName);
   const jobs: { key: string; env: Env[]; trace?: TraceSource }[] = [];
   if (bench.load === 'trace') {
     const issues: Issue[] = [];
