@@ -238,6 +238,20 @@ describe('recipes bench --trace against the simulator', () => {
     expect(err).toContain('theoretical prefix hit rate 47.2%');
   });
 
+  it("replays a recipe's trace with its block size and speed-up, the first --requests entries", async () => {
+    const sim = await sims({ model: { name: 'Qwen/Qwen3-32B' }, speedup: 20 });
+    const rows = readFileSync(join(repoRoot, 'recipes/qwen3-32b/vllm/h100-sxm/traces/chat-sessions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const { code, out, err } = await run(['bench', '--endpoint', sim.url, '--recipe', 'recipes/qwen3-32b/vllm/h100-sxm', '--variant', 'chat-trace', '--api', 'completions', '--requests', '12', '--warmup', '0', '--json']);
+    expect(code, err).toBe(0);
+    const s = JSON.parse(out);
+    expect(s.counts.requests).toBe(12);
+    expect(s.token_counts.input_server_total).toBe(rows.slice(0, 12).reduce((a: number, r: { input_length: number }) => a + r.input_length, 0));
+    expect(s.prefix_cache.theoretical_hit_rate).toBeGreaterThan(0.2);
+    expect(s.prefix_cache.server_cached_tokens).toBeGreaterThan(0);
+    // goodput bounds are the recipe's sla
+    expect(s.slo).toEqual({ ttftMs: 100, tpotMs: 15 });
+  });
+
   it("names a trace line whose hash_ids do not fit its length at the block size", async () => {
     const dir = tmp();
     const trace = join(dir, 'bad.jsonl');
