@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { startReferenceServer, type ReferenceServer } from '@llm-recipes/bench/testing';
 import { InvalidInputError } from '@llm-recipes/errors';
 import type { Recipe } from '@llm-recipes/recipe';
@@ -70,6 +72,28 @@ describe('benchmark Job golden files', () => {
 });
 
 describe('benchmark Jobs', () => {
+  it('carry arbitrary extra-input and served-name strings through env unchanged, the Job shape fixed (property)', () => {
+    const paths = (o: unknown, p = ''): string[] =>
+      o !== null && typeof o === 'object' ? Object.entries(o).flatMap(([k, v]) => [`${p}/${Array.isArray(o) ? '#' : k}`, ...paths(v, `${p}/${Array.isArray(o) ? '#' : k}`)]) : [];
+    const shape = (r: ResolvedRecipe) => [...new Set(jobs(r).flatMap((j) => paths(j)))].sort();
+    const base = shape(withBench({ extraInputs: { k: 'v' } }));
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ minLength: 1 }), fc.oneof(fc.string(), fc.integer(), fc.boolean()), { minKeys: 1, maxKeys: 4 }), fc.string({ minLength: 1 }), (extra, served) => {
+        const r = withBench({ extraInputs: extra });
+        r.model = { ...r.model, servedName: served };
+        const js = jobs(r);
+        // the YAML text, parsed back, holds the exact JSON and name
+        const back = parseAllDocuments(canonicalYaml(js)).map((d) => d.toJS() as Record<string, any>);
+        for (const j of back) {
+          expect(JSON.parse(envOf(j)['EXTRA_INPUTS']!)).toEqual(extra);
+          expect(envOf(j)['MODEL']).toBe(served);
+        }
+        expect(shape(r)).toEqual(base);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('carry seed, sampling, SLOs and per-concurrency counts as env, one Job per [ISL, OSL] pair', () => {
     const js = jobs(f.resolved(f.recipe()));
     expect(js).toHaveLength(2);
@@ -290,6 +314,14 @@ describe('benchmark Job command lines', () => {
     expect(flag(a, '--goodput')).toBe('time_to_first_token:250 request_latency:4000');
     expect(flag(a, '--num-dataset-entries')).toBe('64');
     expect(flag(a, '--random-seed')).toBe('42');
+  });
+
+  it('keep a hostile extra-input value one argument: no shell expansion, no word splitting', async () => {
+    const dir = tempDir();
+    const nasty = `a'b"c $(touch ${dir}/pwned) \`touch ${dir}/pwned2\` ; rm -rf / --no-preserve-root\n--goodput x`;
+    const calls = await aiperfCalls(withBench({ ...small, harness: 'aiperf', concurrency: [1], extraInputs: { x: nasty } }));
+    expect(all(calls[0]!, '--extra-inputs').at(-1)).toBe(JSON.stringify({ x: nasty }));
+    expect(existsSync(join(dir, 'pwned')) || existsSync(join(dir, 'pwned2'))).toBe(false);
   });
 
   it('aiperf: trace replay passes the Mooncake flags upstream does, and a synthetic warmup first', async () => {
