@@ -3,6 +3,8 @@ export {
   BackendNameSchema,
   BackendSchema,
   BenchmarkSchema,
+  BenchmarkTraceSchema,
+  GoodputBoundsSchema,
   DgdrSchema,
   ClusterRecipeRefSchema,
   ClusterSchema,
@@ -23,7 +25,7 @@ export {
   WorkerSchema,
   WorkloadSchema,
 } from './schema.ts';
-export type { Architecture, BackendName, Cluster, Dtype, Gpu, ModelCard, Recipe, Topology, Worker } from './schema.ts';
+export type { Architecture, BackendName, Benchmark, Cluster, Dtype, Gpu, ModelCard, Recipe, Topology, Worker } from './schema.ts';
 export {
   WrittenClusterSchema,
   WrittenGpuSchema,
@@ -66,3 +68,5 @@ export type { Scaffold, ScaffoldOptions } from './scaffold.ts';
 export { jsonSchemas } from './json-schema.ts';
 export { writeVariant } from './write-variant.ts';
 export type { WriteVariantOptions, WriteVariantResult } from './write-variant.ts';
+export { goodputOf, requestsAt, samplingBody, warmupAt } from './benchmark.ts';
+export type { GoodputSlo } from './benchmark.ts';
