@@ -20,6 +20,10 @@ export { fnv1a, parseCsv, publishedCases, rowKey, splitOf } from './published.ts
 export type { PublishedCase, PublishedRow, SkippedRow } from './published.ts';
 export { accuracyTable, bandSigma, bandTable, calibrationFile, caseMetric, crossValidate, fitCalibration, foldOf, groupAccuracy, mape, nelderMead, predictCase, priorCalibration, referenceGpu, sliceOf } from './fit.ts';
 export type { AccuracyRow, FitReport, HeldOutPrediction, Priors } from './fit.ts';
+export { estimateBand } from './band.ts';
+export { CORRECTIONS_DIR, correctionFileName, correctionFileText, parseCorrection, readCorrections, refitCorrection, withCorrection, workspaceCalibration, writeCorrection } from './corrections.ts';
+export type { CorrectionTarget, MeasuredServingPoint, RefitPoint } from './corrections.ts';
+export type { BandBasis, EstimateBand } from './band.ts';
 export { referenceGpus, referenceModels } from './reference.ts';
 export type { ReferenceModel } from './reference.ts';
 export { defaultCalibration, defaultPriors, publishedCsvUrl } from './calibration-data.ts';

@@ -134,7 +134,7 @@ export function search(input: SearchInput): SearchResult {
     if (modes.includes('agg')) {
       for (const tp of tps) {
         const m = modelFor(backend, tp);
-        const bmax = m.maxBatch(w.isl + w.osl);
+        const bmax = m.batchFor(w.isl, w.osl);
         for (let r = 1; r * tp <= input.gpuBudget; r++) {
           const config = `${backend} agg ${r}×tp${tp}`;
           if (!m.memory.weightsFit || bmax < 1) {
@@ -151,7 +151,7 @@ export function search(input: SearchInput): SearchResult {
         const mp = modelFor(backend, tpP);
         for (const tpD of tps) {
           const md = modelFor(backend, tpD);
-          const bmax = md.maxBatch(w.isl + w.osl);
+          const bmax = md.batchFor(w.isl, w.osl);
           for (let rp = 1; rp * tpP + tpD <= input.gpuBudget; rp++) {
             for (let rd = 1; rp * tpP + rd * tpD <= input.gpuBudget; rd++) {
               const config = `${backend} disagg p${rp}×tp${tpP} d${rd}×tp${tpD}`;

@@ -138,7 +138,10 @@ function replicaAgg(m: StepModel, w: Workload, n: number, bmax: number): Replica
     m.step({ prefillTokens: prefill, prefillAttended: (prefill * isl) / 2, decodeSequences: decodes, contextTokens: decodes * context, prefillRanks: ranks }).totalMs;
   const tDec = stepAt(0, b, ctx);
   const tCap = stepAt(rps * Math.min(cap, Math.max(isl, decodesPerRank * isl)), b, ctx);
-  const ownSteps = chunked ? Math.max(1, Math.ceil(isl / cap)) : 1;
+  // the own prompt: with chunked prefill a prompt longer than the budget left by the others' decodes takes several
+  // steps (vLLM schedules decodes first); otherwise it rides in its pack's step
+  const capOwn = budget - Math.max(0, decodesPerRank - 1);
+  const longPrompt = chunked && isl > capOwn;
 
   // steady-state TPOT: share of steps that carry prefill, and what they carry
   let tpotSteady: number;
@@ -158,7 +161,7 @@ function replicaAgg(m: StepModel, w: Workload, n: number, bmax: number): Replica
     tpotSteady = frac > 0 ? (1 - frac) * at(lo) + frac * at(lo + 1) : at(lo);
     prefillSteps = (G * jr) / rps;
   }
-  const ownPrefill = ownSteps * (burst ? tCap : stepAt(Math.min(isl, cap), b - 1 > 0 ? b - 1 : 0, ctx));
+  const ownPrefill = longPrompt ? prefillMs(m, isl, Math.max(0, b - 1), Math.max(0, b - 1) * ctx) : burst ? tCap : stepAt(Math.min(isl, cap), Math.max(0, b - 1), ctx);
   const wait = n > 1 || b > 1 ? m.scheduling.waitSteps * tpotSteady : 0;
   const ttftService = wait + ownPrefill + m.requestMs;
 
@@ -196,7 +199,7 @@ function replicaAgg(m: StepModel, w: Workload, n: number, bmax: number): Replica
     // requests finishing within these steps: `per` a step at cumulative times cum + t, cum + 2t, …
     const reqs = Math.min(a - doneReq, steps * per);
     const stepsUsed = reqs / per;
-    sumT += reqs * (cum + (t * (stepsUsed + 1)) / 2);
+    sumT += reqs * (cum + (t * (stepsUsed + Math.max(1, 1 / per))) / 2);
     doneReq += reqs;
     cum += steps * t;
   }
@@ -215,7 +218,7 @@ function replicaAgg(m: StepModel, w: Workload, n: number, bmax: number): Replica
  */
 export function serveAgg(m: StepModel, replicas: number, w: Workload, concurrency: number): ServingResult {
   const gpus = replicas * m.gpus;
-  const bmax = m.maxBatch(w.isl + w.osl);
+  const bmax = m.batchFor(w.isl, w.osl);
   if (!m.memory.weightsFit || bmax < 1 || concurrency < 1) return notFitting(gpus, concurrency);
   const active = Math.min(replicas, concurrency);
   const n = concurrency / active;
@@ -266,7 +269,7 @@ export function serveDisagg(
   kvLinkGBsPerGpu: number,
 ): ServingResult {
   const gpus = prefillReplicas * mp.gpus + decodeReplicas * md.gpus;
-  const bmax = md.maxBatch(w.isl + w.osl);
+  const bmax = md.batchFor(w.isl, w.osl);
   const fits = mp.memory.weightsFit && md.memory.weightsFit && bmax >= 1 && mp.capacitySequences(w.isl) >= 1;
   if (!fits || concurrency < 1 || prefillReplicas < 1 || decodeReplicas < 1) return notFitting(gpus, concurrency);
   const alone = prefillMs(mp, w.isl, 0, 0);

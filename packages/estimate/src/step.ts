@@ -17,11 +17,12 @@ import type {
 const GiB = 1024 ** 3;
 
 /**
- * Rows of a GEMM tile: a GEMM of M tokens runs ⌈M/128⌉ row tiles, so below a few tiles most of each tile is idle. The
- * ramp `M/(M + 128)` is the efficiency shape of CUTLASS/cuBLAS kernels with 128-row CTA tiles (the M-tile of the
- * Hopper/Blackwell FP8 and NVFP4 GEMMs in TensorRT-LLM and vLLM); at small M the weight read bounds the GEMM anyway.
+ * Rows a GEMM pays for beyond its M tokens: tensor-core tiles are padded, so a GEMM of M rows runs at M/(M + 32) of its
+ * large-shape rate. Small-M shapes use small tiles or swap A/B so the tokens sit on the wide N side (CUTLASS
+ * `swap_ab` FP8 kernels in vLLM csrc/quantization/cutlass_w8a8, TensorRT-LLM's small-M FP8/NVFP4 GEMM tactics,
+ * Marlin's 16-row tiles); at small M the weight read bounds the GEMM anyway.
  */
-const GEMM_HALF_M = 128;
+const GEMM_HALF_M = 32;
 /**
  * Mean keys per query at which a causal FlashAttention prefill reaches half its long-sequence efficiency. Readings of
  * FlashAttention-3 forward, causal, head dim 128, BF16 on H100 (Shah et al. 2024, arXiv:2407.08608, Fig. 5): ≈ 0.30,
@@ -85,10 +86,17 @@ export interface StepModel {
   capacitySequences(tokens: number): number;
   /** Max batch for sequences growing to `tokens`: KV capacity capped by the engine's batch limit. */
   maxBatch(tokens: number): number;
+  /** Max batch for a workload: KV reserved for ISL + OSL, or held at the mean ISL + OSL/2 (see `reservesFullSequence`). */
+  batchFor(isl: number, osl: number): number;
 }
 
-/** Default KV dtype: FP8 when the weights are quantized and the GPU has FP8 tensor cores (as TensorRT-LLM serves them). */
-export function defaultKvDtype(gpu: Gpu, dtype: Dtype): Dtype {
+/**
+ * Default KV dtype. TensorRT-LLM serves FP8/NVFP4 ModelOpt checkpoints with their FP8 KV cache on GPUs with FP8; vLLM
+ * and SGLang keep `--kv-cache-dtype auto` = the activation dtype (BF16) unless told otherwise; gpt-oss's MXFP4
+ * checkpoint has no KV quantization.
+ */
+export function defaultKvDtype(gpu: Gpu, dtype: Dtype, backend: BackendName = 'trtllm', arch?: Architecture): Dtype {
+  if (backend !== 'trtllm' || arch?.family === 'gpt_oss') return 'bf16';
   return (dtype === 'fp8' || dtype === 'fp4') && gpu.tflops.fp8 !== undefined ? 'fp8' : 'bf16';
 }
 
@@ -151,7 +159,7 @@ export function buildStepModel(input: StepModelInput): StepModel {
   const { arch: a, gpu, backend, parallelism, dtype, calibration } = input;
   const G = parallelism.tp;
   const ep = Math.max(1, Math.min(parallelism.ep, G));
-  const kvDtype = input.kvDtype ?? defaultKvDtype(gpu, dtype);
+  const kvDtype = input.kvDtype ?? defaultKvDtype(gpu, dtype, backend, a);
   const attentionDp = parallelism.attentionDp ?? (a.attention === 'mla' && a.moe !== undefined && G > 1);
   const eff = efficiencyFor(calibration, backend, gpu.id);
   const sched = calibration.backends[backend].scheduling;
@@ -201,7 +209,6 @@ export function buildStepModel(input: StepModelInput): StepModel {
   const dPre = attentionDims(a, 'prefill');
   const dDec = attentionDims(a, 'decode');
   const kvTokLayer = kvBytesPerTokenLayer(a, kvDtype);
-  const expertActive = a.moe ? p.moeLayers * k * p.expert : 0;
   const ramp = (m: number): number => m / (m + GEMM_HALF_M);
   const crossesNodes = G > gpu.interconnect.domainSize;
   const linkBw = (crossesNodes ? (calibration.networkGBs[fam] ?? 25) : gpu.interconnect.bandwidthGBs) * 1e9 * eff.commEff;
@@ -247,13 +254,17 @@ export function buildStepModel(input: StepModelInput): StepModel {
       linearMs += Math.max(r.c * cS, r.mem * mS);
     }
     if (a.moe) {
-      // Routed experts: each expert's GEMM sees tokens·k/E rows. Under EP the busiest rank sets the pace: for uniform
-      // routing its load over the mean is 1 + √(2 ln ep)·√((ep−1)/(tokens·k)) (Gaussian maximum of ep binomial loads),
-      // times the routing skew real traffic adds. Weight reads: the distinct experts the batch touches.
-      const perExpert = (tokens * k) / E;
-      const imbalance = ep > 1 ? Math.min(ep, (1 + Math.sqrt(2 * Math.log(ep)) * Math.sqrt((ep - 1) / Math.max(1, tokens * k))) * skew) : 1;
-      const c = ((2 * expertActive * tokens) / (G * flops(qp.expert.tflops) * ramp(perExpert))) * 1000 * imbalance * cS;
-      const mem = ((p.moeLayers * expertsTouched(E, k, tokens) * wExpert) / (G * gpu.memoryBandwidthTBs * 1e12 * eff.moeBwEff)) * 1000 * mS;
+      // Routed experts: the batch touches `touched` distinct experts per layer, each a GEMM of tokens·k/touched rows
+      // padded like any GEMM (so compute is 2·P_e·(tokens·k + 32·touched) per layer). Under EP the busiest rank sets the
+      // pace: for uniform routing its load over the mean is 1 + √(2 ln ep)·√((ep−1)/load) (Gaussian maximum of ep
+      // binomial loads), for routed tokens (times the routing skew of real traffic) and for the experts it must read.
+      const touched = expertsTouched(E, k, tokens);
+      const z = ep > 1 ? Math.sqrt(2 * Math.log(ep)) : 0;
+      const over = (load: number): number => (ep > 1 ? Math.min(ep, 1 + z * Math.sqrt((ep - 1) / Math.max(1, load))) : 1);
+      const tokenImbalance = ep > 1 ? Math.min(ep, over(tokens * k) * skew) : 1;
+      const readImbalance = over(touched);
+      const c = ((2 * p.expert * p.moeLayers * (tokens * k + GEMM_HALF_M * touched)) / (G * flops(qp.expert.tflops))) * 1000 * tokenImbalance * cS;
+      const mem = ((p.moeLayers * touched * wExpert * readImbalance) / (G * gpu.memoryBandwidthTBs * 1e12 * eff.moeBwEff)) * 1000 * mS;
       linC += c;
       linM += mem;
       linearMs += Math.max(c, mem);
@@ -316,5 +327,6 @@ export function buildStepModel(input: StepModelInput): StepModel {
     step,
     capacitySequences,
     maxBatch,
+    batchFor: (isl: number, osl: number) => maxBatch(sched.reservesFullSequence ? isl + osl : Math.ceil(isl + osl / 2)),
   };
 }

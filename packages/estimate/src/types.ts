@@ -106,6 +106,12 @@ export interface Scheduling {
   cudaGraphMaxBatch: number;
   /** Largest token count of a step that contains prefill and still runs as a (piecewise) CUDA graph (0 = never). */
   cudaGraphMaxPrefillTokens: number;
+  /**
+   * The capacity scheduler admits a request only with KV blocks for its whole ISL + OSL (TensorRT-LLM
+   * GUARANTEED_NO_EVICT); otherwise blocks are taken as tokens arrive (vLLM, SGLang) and the batch is bounded by the
+   * mean occupancy ISL + OSL/2.
+   */
+  reservesFullSequence: boolean;
 }
 
 export interface BackendCalibration {

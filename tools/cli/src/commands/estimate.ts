@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError, UserError, type Issue } from '@llm-recipes/errors';
-import { defaultCalibration, estimate, type BackendName, type Deployment, type Dtype, type Estimate } from '@llm-recipes/estimate';
+import { defaultCalibration, estimate, estimateBand, workspaceCalibration, type BackendName, type Calibration, type Deployment, type Dtype, type Estimate, type EstimateBand } from '@llm-recipes/estimate';
 import type { RegisterCommand } from './index.ts';
 import { openCatalog, toJson, type Catalog } from './estimate-catalog.ts';
+import { lookupWorkspaceRoot } from './workspace-root.ts';
 
 /** One point query; the `--batch` JSONL lines use these names. */
 export interface EstimateQuery {
@@ -55,12 +56,16 @@ export function checkQuery(q: Record<string, unknown>, file: string, line?: numb
   return issues;
 }
 
-export function runQuery(q: EstimateQuery, catalog: Catalog): Estimate {
+/** The contract fields plus the uncertainty band (absent when the deployment does not fit). */
+export type EstimateWithBand = Estimate & { band?: EstimateBand | undefined };
+
+export function runQuery(q: EstimateQuery, catalog: Catalog, calibration: Calibration = defaultCalibration): EstimateWithBand {
   const model = catalog.model(q.model);
   const gpu = catalog.gpu(q.gpu);
-  const moe = model.architecture.moe !== undefined;
   const tp = q.tp ?? 1;
-  const pool = (t: number, r: number) => ({ tp: t, ep: q.ep ?? (moe ? t : 1), replicas: r });
+  // vLLM, SGLang and TensorRT-LLM all shard experts tensor-parallel unless expert parallelism is asked for
+  // (vLLM --enable-expert-parallel, TensorRT-LLM moe_expert_parallel_size: tensorrt_llm/mapping.py defaults moe_ep 1)
+  const pool = (t: number, r: number) => ({ tp: t, ep: q.ep ?? 1, replicas: r });
   const mode = q.mode === 'disagg' ? 'disagg' : 'agg';
   const deployment: Deployment = {
     backend: q.backend as BackendName,
@@ -77,9 +82,10 @@ export function runQuery(q: EstimateQuery, catalog: Catalog): Estimate {
     deployment,
     workload: { isl: q.isl, osl: q.osl },
     concurrency: q.concurrency,
-    calibration: defaultCalibration,
+    calibration,
   });
-  // Exactly the contract fields (DESIGN §7), in order.
+  const band = estimateBand(r, { backend: deployment.backend, gpuId: gpu.id, arch: model.architecture }, calibration);
+  // The contract fields (DESIGN §7), in order, then the band.
   return {
     ttftMs: r.ttftMs,
     itlMs: r.itlMs,
@@ -89,6 +95,7 @@ export function runQuery(q: EstimateQuery, catalog: Catalog): Estimate {
     outputTokensPerSecond: r.outputTokensPerSecond,
     maxBatch: r.maxBatch,
     fits: r.fits,
+    ...(band ? { band } : {}),
   };
 }
 
@@ -118,6 +125,7 @@ export const registerEstimate: RegisterCommand = (program, io) => {
     .option('--json', 'print the result object as JSON')
     .action((opts: Record<string, unknown>) => {
       const catalog = openCatalog(io.cwd);
+      const calibration = workspaceCalibration(lookupWorkspaceRoot(io.cwd));
       if (typeof opts['batch'] === 'string') {
         const file = path.resolve(io.cwd, opts['batch']);
         let text: string;
@@ -147,7 +155,7 @@ export const registerEstimate: RegisterCommand = (program, io) => {
         });
         if (issues.length > 0) throw new InvalidInputError(issues);
         const out: string[] = [];
-        for (const q of queries) out.push(toJson(runQuery(q, catalog)));
+        for (const q of queries) out.push(toJson(runQuery(q, catalog, calibration)));
         io.stdout(out.length > 0 ? `${out.join('\n')}\n` : '');
         return;
       }
@@ -155,22 +163,24 @@ export const registerEstimate: RegisterCommand = (program, io) => {
       for (const k of ['model', 'gpu', 'backend', 'dtype', 'kvDtype', 'mode', ...INT_FIELDS]) if (opts[k] !== undefined) q[k] = opts[k];
       const issues = checkQuery(q, 'command line');
       if (issues.length > 0) throw new InvalidInputError(issues.map((i) => ({ ...i, path: [`--${String(i.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`] })));
-      const r = runQuery(q as unknown as EstimateQuery, catalog);
+      const r = runQuery(q as unknown as EstimateQuery, catalog, calibration);
       if (opts['json']) {
         io.stdout(`${toJson(r)}\n`);
         return;
       }
       const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : '—');
-      io.stdout(
-        [
-          `fits                 ${r.fits ? 'yes' : 'no (weights + reserve exceed GPU memory, or no room for one sequence of KV)'}`,
-          `max batch            ${r.maxBatch}`,
-          `TTFT                 ${f(r.ttftMs)} ms`,
-          `ITL / TPOT           ${f(r.itlMs, 2)} ms`,
-          `tokens/s/user        ${f(r.tokensPerSecondPerUser)}`,
-          `tokens/s/GPU         ${f(r.tokensPerSecondPerGpu)}`,
-          `output tokens/s      ${f(r.outputTokensPerSecond)}`,
-        ].join('\n') + '\n',
-      );
+      const b = r.band;
+      const range = (x: [number, number] | undefined, d = 1): string => (x ? `   (${f(x[0], d)}–${f(x[1], d)})` : '');
+      const lines = [
+        `fits                 ${r.fits ? 'yes' : 'no (weights + reserve exceed GPU memory, or no room for one sequence of KV)'}`,
+        `max batch            ${r.maxBatch}`,
+        `TTFT                 ${f(r.ttftMs)} ms${range(b?.ttftMs)}`,
+        `ITL / TPOT           ${f(r.itlMs, 2)} ms${range(b?.itlMs, 2)}`,
+        `tokens/s/user        ${f(r.tokensPerSecondPerUser)}${range(b?.tokensPerSecondPerUser)}`,
+        `tokens/s/GPU         ${f(r.tokensPerSecondPerGpu)}${range(b?.tokensPerSecondPerGpu)}`,
+        `output tokens/s      ${f(r.outputTokensPerSecond)}${range(b?.outputTokensPerSecond)}`,
+      ];
+      if (b) lines.push(`(ranges: ${Math.round(b.coverage * 100)} % band from held-out error; TTFT ${b.basis.ttft}, TPOT ${b.basis.tpot}, throughput ${b.basis.throughput} — see docs/estimator.md)`);
+      io.stdout(`${lines.join('\n')}\n`);
     });
 };
