@@ -148,7 +148,8 @@ function replicaAgg(m: StepModel, w: Workload, n: number, bmax: number): Replica
   let prefillSteps: number;
   if (burst) {
     prefillSteps = (G * jr) / rps;
-    const f = Math.min(1, prefillSteps / osl);
+    // a request's decode steps see the other packs' prefill steps, not its own pack's (that one is its TTFT)
+    const f = Math.min(1, Math.max(0, prefillSteps - 1) / Math.max(1, osl - 1));
     tpotSteady = (1 - f) * tDec + f * tCap;
   } else {
     // evenly phased arrivals: (b−1)·ISL/OSL prompt tokens per step, as k or k+1 whole chunks (a step is the max of a
@@ -161,7 +162,16 @@ function replicaAgg(m: StepModel, w: Workload, n: number, bmax: number): Replica
     tpotSteady = frac > 0 ? (1 - frac) * at(lo) + frac * at(lo + 1) : at(lo);
     prefillSteps = (G * jr) / rps;
   }
-  const ownPrefill = longPrompt ? prefillMs(m, isl, Math.max(0, b - 1), Math.max(0, b - 1) * ctx) : burst ? tCap : stepAt(Math.min(isl, cap), Math.max(0, b - 1), ctx);
+  let ownPrefill: number;
+  if (longPrompt) {
+    // chunks of the budget the others' decodes leave, on the prompt's own rank, each attending to the chunks before
+    ownPrefill = 0;
+    for (let done = 0; done < isl; ) {
+      const c = Math.min(capOwn, isl - done);
+      ownPrefill += m.step({ prefillTokens: c, prefillAttended: c * done + (c * c) / 2, decodeSequences: Math.max(0, b - 1), contextTokens: Math.max(0, b - 1) * ctx, prefillRanks: 1 }).totalMs;
+      done += c;
+    }
+  } else ownPrefill = burst ? stepAt(rps * Math.min(cap, Math.max(isl, decodesPerRank * isl)), Math.max(0, b - 1), ctx) : stepAt(Math.min(isl, cap), Math.max(0, b - 1), ctx, 1);
   const wait = n > 1 || b > 1 ? m.scheduling.waitSteps * tpotSteady : 0;
   const ttftService = wait + ownPrefill + m.requestMs;
 
@@ -184,7 +194,9 @@ function replicaAgg(m: StepModel, w: Workload, n: number, bmax: number): Replica
 
   // first wave: a = min(n, bmax) admitted at once, prefilled `per` a step; the decode batch grows as they are admitted
   const a = b;
-  const per = Math.max(1e-9, (G * cap) / isl);
+  // ranks that hold first-wave prompts (each prefills its own, in step)
+  const burstRanks = adp ? Math.min(G, Math.max(1, a)) : 1;
+  const per = Math.max(1e-9, (burstRanks * cap) / isl);
   const J = Math.max(1, Math.ceil(a / per));
   const segs = Math.min(J, 16);
   let cum = 0;
@@ -195,7 +207,7 @@ function replicaAgg(m: StepModel, w: Workload, n: number, bmax: number): Replica
     const s1 = Math.floor(((g + 1) * J) / segs);
     const steps = s1 - s0;
     const dMid = Math.min(a, ((s0 + s1) / 2) * per);
-    const t = stepAt(Math.min(G * cap, a * isl), dMid, isl + 1, G);
+    const t = stepAt(Math.min(burstRanks * cap, a * isl), dMid, isl + 1, burstRanks);
     // requests finishing within these steps: `per` a step at cumulative times cum + t, cum + 2t, …
     const reqs = Math.min(a - doneReq, steps * per);
     const stepsUsed = reqs / per;
@@ -207,7 +219,7 @@ function replicaAgg(m: StepModel, w: Workload, n: number, bmax: number): Replica
   // clients beyond the batch cap in the first wave wait for the steady queue on top
   const firstWave = (a * firstAdmitted + (n - a) * (firstAdmitted + steady)) / n;
   // first-wave TPOT: the wave's own prefill steps fall in the first J steps of each request's decode
-  const tpotFirst = tDec + (Math.min(J, osl - 1) / 2 / Math.max(1, osl - 1)) * (tCap - tDec);
+  const tpotFirst = tDec + (Math.min(Math.max(0, J - 1), osl - 1) / 2 / Math.max(1, osl - 1)) * (tCap - tDec);
   const ttft = Math.max(steady, (firstWave + (k - 1) * steady) / k);
   const tpotMixed = Math.max(tpot, (Math.max(tpotFirst, tDec) + (k - 1) * tpot) / k);
   return { ttft, tpot: tpotMixed, firstWave, steady, limitedBy };

@@ -160,7 +160,9 @@ export function buildStepModel(input: StepModelInput): StepModel {
   const G = parallelism.tp;
   const ep = Math.max(1, Math.min(parallelism.ep, G));
   const kvDtype = input.kvDtype ?? defaultKvDtype(gpu, dtype, backend, a);
-  const attentionDp = parallelism.attentionDp ?? (a.attention === 'mla' && a.moe !== undefined && G > 1);
+  // attention DP is opt-in on every engine (TensorRT-LLM enable_attention_dp=False, vLLM --data-parallel-size with
+  // --enable-expert-parallel, SGLang --enable-dp-attention)
+  const attentionDp = (parallelism.attentionDp ?? false) && G > 1;
   const eff = efficiencyFor(calibration, backend, gpu.id);
   const sched = calibration.backends[backend].scheduling;
   const limits = engineLimitsFor(calibration, backend, gpu);

@@ -10,7 +10,7 @@ export interface Parallelism {
   ep: number;
   /**
    * Attention data parallelism: every GPU of the replica runs attention for its own sequences with replicated
-   * attention weights (DeepSeek-style wide EP). Default: on for MLA MoE models with tp > 1.
+   * attention weights (DeepSeek-style wide EP). Default off, as on every engine.
    */
   attentionDp?: boolean | undefined;
 }
