@@ -46,8 +46,12 @@ export interface RefitPoint {
 /** Bounds and prior of the correction scales: log-normal around 1 (the published fit) with σ = 0.3. */
 const SCALE_BOUNDS: [number, number] = [1 / 3, 3];
 const PRIOR_SIGMA = 0.3;
-/** Spread of one measured point around the model: run-to-run noise of a benchmark point (≈ 10 %). */
-const POINT_SIGMA = 0.1;
+/**
+ * Spread of one measured point around the model: run-to-run noise of a TPOT mean (≈ 10 %); a TTFT mean also carries the
+ * client's transport and the front end's jitter, so it counts as a ±20 % measurement.
+ */
+const TPOT_SIGMA = 0.1;
+const TTFT_SIGMA = 0.2;
 
 /** The calibration with one more GPU × backend correction (replacing an older one). */
 export function withCorrection(calibration: Calibration, c: Correction): Calibration {
@@ -63,7 +67,7 @@ function predict(cal: Calibration, p: MeasuredServingPoint): { ttftMs: number; t
 /**
  * Refits the bounded correction scales (compute, memory, fixed costs) of one GPU × backend on measured points: MAP
  * with a log-normal prior at the published fit, so a few points move the scales only as far as they agree. Minimises
- * Σ over points and metrics (ln(pred/measured)/0.1)² + Σ (ln s/0.3)².
+ * Σ over points (ln(pred/measured)/σ)² (σ 0.2 for TTFT, 0.1 for TPOT) + Σ (ln s/0.3)².
  */
 export function refitCorrection(
   base: Calibration,
@@ -87,7 +91,7 @@ export function refitCorrection(
       const e = predict(cal, p);
       const r1 = Number.isFinite(e.ttftMs) && e.ttftMs > 0 ? Math.log(e.ttftMs / p.ttftMs) : 5;
       const r2 = Number.isFinite(e.tpotMs) && e.tpotMs > 0 ? Math.log(e.tpotMs / p.tpotMs) : 5;
-      s += (r1 / POINT_SIGMA) ** 2 + (r2 / POINT_SIGMA) ** 2;
+      s += (r1 / TTFT_SIGMA) ** 2 + (r2 / TPOT_SIGMA) ** 2;
     }
     for (const v of x) s += (v / PRIOR_SIGMA) ** 2;
     return s;

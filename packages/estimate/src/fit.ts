@@ -98,9 +98,9 @@ export function predictCase(c: PublishedCase, calibration: Calibration): number 
   });
   const replicas = Math.max(1, Math.floor(c.numGpus / c.tp));
   const conc = c.concurrency === 'max' ? replicas * Math.max(1, m.batchFor(c.isl, c.osl)) : c.concurrency;
-  // offline runs (trtllm-bench, MLPerf Offline) queue every request at once and run for many batch lifetimes: the
-  // steady state, with the first wave a negligible share
-  const r = serveAgg(m, replicas, { isl: c.isl, osl: c.osl, arrival: 'burst', requestsPerSlot: Number.POSITIVE_INFINITY }, conc);
+  // offline runs (trtllm-bench, MLPerf Offline) queue every request into the engine at once (no API server) and run
+  // for many batch lifetimes: the steady state, with the first wave a negligible share
+  const r = serveAgg(m, replicas, { isl: c.isl, osl: c.osl, arrival: 'burst', requestsPerSlot: Number.POSITIVE_INFINITY, client: 'offline' }, conc);
   return c.metric === 'outputTokensPerSecond' ? r.outputTokensPerSecond : r.tokensPerSecondPerUser;
 }
 

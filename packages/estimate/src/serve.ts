@@ -130,14 +130,26 @@ function replicaAgg(m: StepModel, w: Workload, n: number, bmax: number): Replica
   // prompt tokens one step can carry beside the decodes (fractional packing: the mean over the steps of a cycle)
   const cap = chunked ? Math.max(Math.min(256, budget), budget - decodesPerRank) : Math.max(isl, budget - decodesPerRank);
   const G = adp ? m.gpus : 1;
-  // per-rank prefill steps a cycle needs; unaligned ranks each add their own, until every step carries prefill and
-  // ranks overlap (then more ranks prefill in the same step)
-  const jr = (decodesPerRank * isl) / cap;
-  const rps = adp ? Math.min(G, Math.max(1, (G * jr) / osl)) : 1;
-  const stepAt = (prefill: number, decodes: number, context: number, ranks = rps): number =>
+  const stepAt = (prefill: number, decodes: number, context: number, ranks = 1): number =>
     m.step({ prefillTokens: prefill, prefillAttended: (prefill * isl) / 2, decodeSequences: decodes, contextTokens: decodes * context, prefillRanks: ranks }).totalMs;
   const tDec = stepAt(0, b, ctx);
-  const tCap = stepAt(rps * Math.min(cap, Math.max(isl, decodesPerRank * isl)), b, ctx);
+  // The API server admits requests one at a time (HTTP, tokenisation: requestMs each), so a pack that left together
+  // re-enters the engine spread over its size × requestMs: only the requests that arrive within one step share its
+  // prefill. Packs hold at most what the budget and the batch allow.
+  const frontMs = w.client === 'offline' ? 0 : m.requestMs;
+  const sfe = frontMs;
+  const packMax = Math.max(1, Math.min(cap / isl, decodesPerRank));
+  const pack = burst && sfe > 0 ? Math.min(packMax, Math.max(1, tDec / sfe)) : packMax;
+  const capEff = Math.min(cap, pack * isl);
+  // per-rank prefill steps a cycle needs; unaligned ranks each add their own, until every step carries prefill and
+  // ranks overlap (then more ranks prefill in the same step)
+  const jr = (decodesPerRank * isl) / capEff;
+  const rps = adp ? Math.min(G, Math.max(1, (G * jr) / osl)) : 1;
+  const tCap = stepAt(rps * capEff, b, ctx, rps);
+  // when prefill saturates the engine the queue fills every step to the budget
+  const jrFull = (decodesPerRank * isl) / cap;
+  const rpsFull = adp ? Math.min(G, Math.max(1, (G * jrFull) / osl)) : 1;
+  const tFull = stepAt(rpsFull * Math.min(cap, Math.max(isl, decodesPerRank * isl)), b, ctx, rpsFull);
   // the own prompt: with chunked prefill a prompt longer than the budget left by the others' decodes takes several
   // steps (vLLM schedules decodes first); otherwise it rides in its pack's step
   const capOwn = budget - Math.max(0, decodesPerRank - 1);
@@ -158,7 +170,7 @@ function replicaAgg(m: StepModel, w: Workload, n: number, bmax: number): Replica
     const units = ((b - 1) * isl) / osl / chunk;
     const lo = Math.floor(units);
     const frac = units - lo;
-    const at = (u: number): number => stepAt(Math.min(u * chunk, Math.max(cap, chunk)), b, ctx) + Math.max(0, u * chunk - Math.max(cap, chunk)) / Math.max(cap, chunk) * tCap;
+    const at = (u: number): number => stepAt(Math.min(u * chunk, Math.max(cap, chunk)), b, ctx, rps) + Math.max(0, u * chunk - Math.max(cap, chunk)) / Math.max(cap, chunk) * tCap;
     tpotSteady = frac > 0 ? (1 - frac) * at(lo) + frac * at(lo + 1) : at(lo);
     prefillSteps = (G * jr) / rps;
   }
@@ -171,20 +183,23 @@ function replicaAgg(m: StepModel, w: Workload, n: number, bmax: number): Replica
       ownPrefill += m.step({ prefillTokens: c, prefillAttended: c * done + (c * c) / 2, decodeSequences: Math.max(0, b - 1), contextTokens: Math.max(0, b - 1) * ctx, prefillRanks: 1 }).totalMs;
       done += c;
     }
-  } else ownPrefill = burst ? stepAt(rps * Math.min(cap, Math.max(isl, decodesPerRank * isl)), Math.max(0, b - 1), ctx) : stepAt(Math.min(isl, cap), Math.max(0, b - 1), ctx, 1);
+  } else ownPrefill = burst ? stepAt(rps * capEff, Math.max(0, b - 1), ctx, rps) : stepAt(Math.min(isl, cap), Math.max(0, b - 1), ctx, 1);
   const wait = n > 1 || b > 1 ? m.scheduling.waitSteps * tpotSteady : 0;
-  const ttftService = wait + ownPrefill + m.requestMs;
+  // a pack's members enter one after another: on average (pack − 1)/2 front-end slots late
+  const frontQueue = burst ? ((pack - 1) / 2) * sfe : 0;
+  const ttftService = wait + ownPrefill + frontMs + frontQueue;
 
   // rates: what the cycle allows vs what prefill can sustain (per ms)
   const s = (osl - 1) * tpotSteady;
   const natural = b / (ttftService + s);
-  const prefillCap = (rps * cap) / isl / tCap;
+  const prefillCap = (rpsFull * cap) / isl / tFull;
+  const prefillStepsFull = (G * jrFull) / rpsFull;
   let limitedBy: ReplicaLoad['limitedBy'] = 'latency';
   let tpot = tpotSteady;
   let lambda = natural;
-  if (natural > prefillCap || prefillSteps > osl) {
+  if (natural > prefillCap || prefillStepsFull > osl) {
     lambda = Math.min(natural, prefillCap);
-    tpot = Math.max(tpotSteady, Math.min(tCap, tpotSteady + (tCap - tpotSteady) * Math.min(1, prefillSteps / osl)));
+    tpot = Math.max(tpotSteady, Math.min(tFull, tpotSteady + (tFull - tpotSteady) * Math.min(1, prefillStepsFull / osl)));
     limitedBy = 'prefill';
   }
   if (n > bmax) limitedBy = 'batch';
@@ -211,15 +226,20 @@ function replicaAgg(m: StepModel, w: Workload, n: number, bmax: number): Replica
     // requests finishing within these steps: `per` a step at cumulative times cum + t, cum + 2t, …
     const reqs = Math.min(a - doneReq, steps * per);
     const stepsUsed = reqs / per;
-    sumT += reqs * (cum + (t * (stepsUsed + Math.max(1, 1 / per))) / 2);
+    // requests finishing in these steps end at cum + t, cum + 2t, …: mean step index (stepsUsed + 1)/2, at least 1;
+    // a prompt longer than the budget ends only after 1/per steps
+    const meanIdx = per >= 1 ? Math.max(1, (stepsUsed + 1) / 2) : (stepsUsed + 1 / per) / 2;
+    sumT += reqs * (cum + t * meanIdx);
     doneReq += reqs;
     cum += steps * t;
   }
-  const firstAdmitted = sumT / a + m.requestMs;
+  // the wave also enters the engine one request per front-end slot: request i cannot start before i·requestMs
+  const arrivalBound = ((a - 1) / 2) * sfe + stepAt(Math.min(isl, cap), 0, 0, 1);
+  const firstAdmitted = Math.max(sumT / a, arrivalBound) + frontMs;
   // clients beyond the batch cap in the first wave wait for the steady queue on top
   const firstWave = (a * firstAdmitted + (n - a) * (firstAdmitted + steady)) / n;
   // first-wave TPOT: the wave's own prefill steps fall in the first J steps of each request's decode
-  const tpotFirst = tDec + (Math.min(Math.max(0, J - 1), osl - 1) / 2 / Math.max(1, osl - 1)) * (tCap - tDec);
+  const tpotFirst = tDec + (Math.min(Math.max(0, J - 1), osl - 1) / 2 / Math.max(1, osl - 1)) * (tFull - tDec);
   const ttft = Math.max(steady, (firstWave + (k - 1) * steady) / k);
   const tpotMixed = Math.max(tpot, (Math.max(tpotFirst, tDec) + (k - 1) * tpot) / k);
   return { ttft, tpot: tpotMixed, firstWave, steady, limitedBy };
@@ -235,7 +255,7 @@ export function serveAgg(m: StepModel, replicas: number, w: Workload, concurrenc
   const active = Math.min(replicas, concurrency);
   const n = concurrency / active;
   const r = replicaAgg(m, w, n, bmax);
-  return fitting({ ttft: r.ttft, tpot: r.tpot, osl: w.osl, bmax, gpus, concurrency, limitedBy: r.limitedBy, requestMs: m.requestMs, firstWave: r.firstWave, steady: r.steady });
+  return fitting({ ttft: r.ttft, tpot: r.tpot, osl: w.osl, bmax, gpus, concurrency, limitedBy: r.limitedBy, requestMs: w.client === 'offline' ? 0 : m.requestMs, firstWave: r.firstWave, steady: r.steady });
 }
 
 /** Largest λ in [0, hi) with λ·(ttft(λ) + s) ≤ n, for ttft non-decreasing in λ (closed loop, Little's law). */

@@ -137,6 +137,8 @@ interface RoleQuant {
   bytes: number;
   /** Dense peak TFLOPS of the GEMM (activation × weight dtype the kernels use). */
   tflops: number;
+  /** W4A4 NVFP4 GEMM (block-scaled FP4 on both sides). */
+  fp4: boolean;
 }
 
 /**
@@ -146,12 +148,12 @@ interface RoleQuant {
  * NVFP4 checkpoints (ModelOpt, DeepSeek block-FP8) quantize every linear layer but lm_head.
  */
 function quantPlan(a: Architecture, gpu: Gpu, dtype: Dtype): { attention: RoleQuant; dense: RoleQuant; expert: RoleQuant; lmHead: RoleQuant } {
-  const bf16: RoleQuant = { bytes: 2, tflops: gpu.tflops.bf16 };
+  const bf16: RoleQuant = { bytes: 2, tflops: gpu.tflops.bf16, fp4: false };
   if (a.family === 'gpt_oss' && dtype === 'fp4') {
     const blackwellFp4 = gpu.tflops.fp4 !== undefined;
-    return { attention: bf16, dense: bf16, expert: { bytes: 4.25 / 8, tflops: blackwellFp4 ? (gpu.tflops.fp8 ?? gpu.tflops.bf16) : gpu.tflops.bf16 }, lmHead: bf16 };
+    return { attention: bf16, dense: bf16, expert: { bytes: 4.25 / 8, tflops: blackwellFp4 ? (gpu.tflops.fp8 ?? gpu.tflops.bf16) : gpu.tflops.bf16, fp4: false }, lmHead: bf16 };
   }
-  const q: RoleQuant = { bytes: dtype === 'fp4' ? 0.5625 : dtype === 'fp8' ? 1 : 2, tflops: peakTflops(gpu, dtype) };
+  const q: RoleQuant = { bytes: dtype === 'fp4' ? 0.5625 : dtype === 'fp8' ? 1 : 2, tflops: peakTflops(gpu, dtype), fp4: dtype === 'fp4' && gpu.tflops.fp4 !== undefined };
   return { attention: q, dense: q, expert: q, lmHead: bf16 };
 }
 
@@ -205,7 +207,7 @@ export function buildStepModel(input: StepModelInput): StepModel {
 
   // --- step time (per GPU of the replica; every GPU does 1/G of the work except where noted)
   const bw = gpu.memoryBandwidthTBs * 1e12 * eff.bwEff;
-  const flops = (tflops: number): number => tflops * 1e12 * eff.gemmEff;
+  const flops = (q: RoleQuant): number => q.tflops * 1e12 * eff.gemmEff * (q.fp4 ? eff.fp4Eff : 1);
   const attnPeak = gpu.tflops.bf16 * 1e12 * eff.attnEff;
   const layers = attentionLayers(a);
   const dPre = attentionDims(a, 'prefill');
@@ -224,7 +226,7 @@ export function buildStepModel(input: StepModelInput): StepModel {
 
   /** One GEMM role: FLOPs over `m` tokens per GEMM vs its weights streamed once (per GPU). */
   const gemm = (params: number, tokens: number, m: number, q: RoleQuant, bytesPerGpu: number): { c: number; mem: number } => {
-    const c = m > 0 ? ((2 * params * tokens) / (G * flops(q.tflops) * ramp(m))) * 1000 : 0;
+    const c = m > 0 ? ((2 * params * tokens) / (G * flops(q) * ramp(m))) * 1000 : 0;
     return { c, mem: (bytesPerGpu / bw) * 1000 };
   };
 
@@ -265,7 +267,7 @@ export function buildStepModel(input: StepModelInput): StepModel {
       const over = (load: number): number => (ep > 1 ? Math.min(ep, 1 + z * Math.sqrt((ep - 1) / Math.max(1, load))) : 1);
       const tokenImbalance = ep > 1 ? Math.min(ep, over(tokens * k) * skew) : 1;
       const readImbalance = over(touched);
-      const c = ((2 * p.expert * p.moeLayers * (tokens * k + GEMM_HALF_M * touched)) / (G * flops(qp.expert.tflops))) * 1000 * tokenImbalance * cS;
+      const c = ((2 * p.expert * p.moeLayers * (tokens * k + GEMM_HALF_M * touched)) / (G * flops(qp.expert))) * 1000 * tokenImbalance * cS;
       const mem = ((p.moeLayers * touched * wExpert * readImbalance) / (G * gpu.memoryBandwidthTBs * 1e12 * eff.moeBwEff)) * 1000 * mS;
       linC += c;
       linM += mem;

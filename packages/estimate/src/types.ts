@@ -54,6 +54,8 @@ export interface StepTime {
 export interface Efficiency {
   /** Fraction of dense tensor-core peak a large GEMM reaches (M of thousands of tokens). */
   gemmEff: number;
+  /** NVFP4 GEMMs (FP4 weights and activations) reach this fraction of `gemmEff` of their own peak. */
+  fp4Eff: number;
   /** Fraction of BF16 peak a long causal prefill attention reaches (FlashAttention-style kernels). */
   attnEff: number;
   /** Fraction of HBM bandwidth reached streaming weights and the KV cache. */
@@ -212,6 +214,11 @@ export interface Workload {
    * first wave was a warm-up, or an offline run).
    */
   requestsPerSlot?: number | undefined;
+  /**
+   * `http` (default): requests pass the engine's API server (HTTP, tokenisation), one at a time. `offline`: requests
+   * are queued into the engine directly (trtllm-bench, MLPerf harnesses), with no per-request front-end time.
+   */
+  client?: 'http' | 'offline' | undefined;
 }
 
 /** The `recipes estimate --json` result object (DESIGN §7). */
