@@ -126,7 +126,8 @@ describe('serving model properties over the catalog', () => {
           }
         },
       ),
-      { numRuns: 400 },
+      // the example is a case fast-check once found (attention DP: prefill capacity must not grow with load)
+      { numRuns: 600, examples: [[37, 2897, 111, 872, 4, 'burst', 1]] },
     );
   });
 });

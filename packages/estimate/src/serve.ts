@@ -104,8 +104,9 @@ interface ReplicaLoad {
  * Steady state: each client's request lives TTFT + (OSL − 1)·TPOT and is replaced at once. Every cycle the engine must
  * prefill b·ISL prompt tokens (b = running requests), in steps of at most `cap` prompt tokens beside the b decodes
  * (the token budget less the decode tokens; whole prompts only without chunked prefill). With a burst start the
- * arrivals stay in the packs the first wave was prefilled in, so J = b·ISL/cap of the OSL steps of a cycle carry a
- * full prefill and the rest decode only; TPOT is their mean. With spread arrivals the prompts are spread over the
+ * arrivals stay in the packs the first wave was prefilled in — as far as the API server, admitting one request per
+ * `requestMs`, lets a pack re-enter within one step — so J = b·ISL/(pack·ISL) of the OSL steps of a cycle carry a
+ * prefill and the rest decode only; TPOT is their mean. With spread arrivals the prompts are spread over the
  * steps (b/OSL per step). A new request waits for the step(s) already formed (`waitSteps`), then for its own prefill.
  * When J exceeds the cycle, prefill bounds the rate (every step carries `cap` prompt tokens) and requests queue
  * (TTFT = n/λ − S, Little's law); clients beyond the batch cap queue for a slot the same way.
@@ -146,10 +147,9 @@ function replicaAgg(m: StepModel, w: Workload, n: number, bmax: number): Replica
   const jr = (decodesPerRank * isl) / capEff;
   const rps = adp ? Math.min(G, Math.max(1, (G * jr) / osl)) : 1;
   const tCap = stepAt(rps * capEff, b, ctx, rps);
-  // when prefill saturates the engine the queue fills every step to the budget
+  // when prefill saturates the engine the queue fills every step to the budget, on every attention-DP rank at once
   const jrFull = (decodesPerRank * isl) / cap;
-  const rpsFull = adp ? Math.min(G, Math.max(1, (G * jrFull) / osl)) : 1;
-  const tFull = stepAt(rpsFull * Math.min(cap, Math.max(isl, decodesPerRank * isl)), b, ctx, rpsFull);
+  const tFull = stepAt(G * Math.min(cap, Math.max(isl, decodesPerRank * isl)), b, ctx, G);
   // the own prompt: with chunked prefill a prompt longer than the budget left by the others' decodes takes several
   // steps (vLLM schedules decodes first); otherwise it rides in its pack's step
   const capOwn = budget - Math.max(0, decodesPerRank - 1);
@@ -192,8 +192,8 @@ function replicaAgg(m: StepModel, w: Workload, n: number, bmax: number): Replica
   // rates: what the cycle allows vs what prefill can sustain (per ms)
   const s = (osl - 1) * tpotSteady;
   const natural = b / (ttftService + s);
-  const prefillCap = (rpsFull * cap) / isl / tFull;
-  const prefillStepsFull = (G * jrFull) / rpsFull;
+  const prefillCap = (G * cap) / isl / tFull;
+  const prefillStepsFull = jrFull;
   let limitedBy: ReplicaLoad['limitedBy'] = 'latency';
   let tpot = tpotSteady;
   let lambda = natural;
