@@ -114,6 +114,23 @@ describe('recipes calibrate', () => {
     expect(corrected.band.basis.tpot).toBe('corrected');
   });
 
+  it('reads a `recipes up` experiment: the benchmark under bench/, the resolved recipe under prepare/, simulated time scaled back', { timeout: 120_000 }, async () => {
+    const out = join(tmp(), 'exp');
+    const up = await runCli(['up', 'qwen3-0.6b/vllm/l40s', '--out', out, '--isl-osl', '128x32', '--concurrency', '1,4', '--requests', '8', '--warmup', '0', '--speedup', '10'], repoRoot);
+    expect(up.code, up.err).toBe(0);
+    const r = await runCli(['calibrate', '--from', out, '--dry-run', '--json'], repoRoot);
+    expect(r.code, r.err).toBe(0);
+    const [c] = JSON.parse(r.out) as RunOut[];
+    expect(c!.gpu).toBe('l40s');
+    expect(c!.backend).toBe('vllm');
+    expect(c!.points).toBe(2);
+    expect(c!.file).toBeNull();
+    // the simulator ran 10× faster than the hardware it models: calibrate compares the modelled hardware's times
+    const summary = JSON.parse(readFileSync(join(out, 'bench', 'points', 'isl128-osl32-c4', 'summary.json'), 'utf8')) as { tpot: { mean: number } };
+    const p4 = c!.perPoint.find((p) => p.concurrency === 4)!;
+    expect(p4.measured.tpotMs).toBeCloseTo(summary.tpot.mean * 10, 6);
+  });
+
   it('refuses nonsense, naming the file and field: a failed point, a directory that is no experiment, a run without a deployment', { timeout: 60_000 }, async () => {
     const dir = await measure(1);
     const failed = tmp();

@@ -13,9 +13,10 @@ import {
   type Deployment,
   type Dtype,
   type MeasuredServingPoint,
+  type RecipeForEstimate,
   type RefitPoint,
 } from '@llm-recipes/estimate';
-import { loadWorkspace, resolveRecipe, type Workspace } from '@llm-recipes/recipe';
+import { loadWorkspace, resolveRecipe, type Recipe, type Workspace } from '@llm-recipes/recipe';
 import writeFileAtomic from 'write-file-atomic';
 import { openCatalog, toJson } from './estimate-catalog.ts';
 import type { RegisterCommand } from './index.ts';
@@ -39,6 +40,7 @@ interface CalibrateOpts {
 interface ManifestLike {
   schema?: unknown;
   inputs?: Record<string, unknown>;
+  recipe?: unknown;
   points?: { id: string; isl: number; osl: number; concurrency: number | null }[];
 }
 
@@ -84,17 +86,29 @@ interface Served {
   deployment: Deployment;
 }
 
-/** What served an experiment: its recipe (inputs.recipe + inputs.variant), or the flags when it has none. */
-function servedBy(manifestFile: string, inputs: Record<string, unknown>, ws: Workspace, root: string, o: CalibrateOpts, issues: Issue[]): Served | undefined {
+/**
+ * What served an experiment, most exact first: the resolved recipe `recipes up`/`recipes profile` wrote beside the
+ * benchmark (`../prepare/recipe.json`, overrides applied); the resolved recipe `recipes bench --recipe` recorded in the
+ * manifest, with the workspace's model card and GPU; the recipe id (inputs.recipe + inputs.variant) resolved in the
+ * workspace; the flags when the experiment names no recipe.
+ */
+function servedBy(manifestFile: string, m: ManifestLike, ws: Workspace, root: string, o: CalibrateOpts, issues: Issue[]): Served | undefined {
+  const inputs = m.inputs ?? {};
   const id = typeof inputs['recipe'] === 'string' ? inputs['recipe'] : undefined;
   if (id) {
     const variant = typeof inputs['variant'] === 'string' ? inputs['variant'] : undefined;
     const res = resolveRecipe(ws, { recipe: id, variant, cwd: root });
-    if (!res.resolved) {
+    const prepared = path.join(path.dirname(path.dirname(manifestFile)), 'prepare', 'recipe.json');
+    let r: RecipeForEstimate | undefined;
+    if (existsSync(prepared)) {
+      const p = readJson<RecipeForEstimate & { id?: string }>(prepared, issues);
+      if (p && p.recipe && p.model && p.gpu && (p.id === undefined || p.id === id)) r = { recipe: p.recipe, model: p.model, gpu: p.gpu };
+    }
+    if (!r && res.resolved) r = m.recipe && typeof m.recipe === 'object' ? { recipe: m.recipe as Recipe, model: res.resolved.model, gpu: res.resolved.gpu } : res.resolved;
+    if (!r) {
       issues.push({ code: 'CALIBRATE_RECIPE', file: manifestFile, path: ['inputs', 'recipe'], message: `recipe ${id} does not resolve in this workspace: ${res.issues.map((i) => i.message).join('; ')}`, hint: 'run calibrate in the workspace the experiment was made from (--root)' });
       return undefined;
     }
-    const r = res.resolved;
     for (const [flag, have] of [['gpu', r.gpu.id], ['backend', r.recipe.backend.name]] as const) {
       const want = o[flag];
       if (want !== undefined && want.replace(/-/g, '_') !== have.replace(/-/g, '_')) {
@@ -134,7 +148,7 @@ function measuredPoints(dir: string, ws: Workspace, root: string, o: CalibrateOp
     return [];
   }
   const inputs = m.inputs ?? {};
-  const served = servedBy(manifestFile, inputs, ws, root, o, issues);
+  const served = servedBy(manifestFile, m, ws, root, o, issues);
   if (!served) return [];
   const speedup = typeof inputs['speedup'] === 'number' && inputs['speedup'] > 0 ? inputs['speedup'] : 1;
   const warmup = typeof inputs['warmup'] === 'number' ? inputs['warmup'] : 0;
