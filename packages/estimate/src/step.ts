@@ -30,15 +30,18 @@ const GEMM_HALF_M = 32;
  */
 const ATTN_HALF_KEYS = 360;
 /**
- * Kernels per transformer layer in a decode step (what the per-kernel fixed cost multiplies): input norm, QKV GEMM,
- * RoPE + KV write, attention, output GEMM, post-attention norm, gate/up GEMM, activation, down GEMM. An MoE layer
- * replaces the last three by router GEMM, top-k, permute, two grouped GEMMs, activation and finalize (7); MLA adds the
- * low-rank projections and their norms (4). Collectives are counted separately. Counted from vLLM's
- * model_executor/models/{llama,qwen3_moe,deepseek_v2,gpt_oss}.py forward passes.
+ * Kernels per transformer layer in a decode step (what the per-kernel fixed cost multiplies), counted from the forward
+ * passes in vLLM's model_executor/models/{llama,qwen3,qwen3_moe,deepseek_v2,gpt_oss}.py and its fused_moe layer:
+ * a dense layer runs input norm, QKV GEMM, RoPE, KV-cache write, attention, output GEMM, post-attention norm,
+ * gate/up GEMM, activation, down GEMM (10); QK-norm adds 2 (Qwen3); MLA replaces the QKV GEMM by the fused q_a/kv_a
+ * GEMM, two norms, q_b, the two absorption BMMs and the split-KV combine (+6); an MoE layer replaces the three FFN
+ * kernels by router GEMM, two top-k kernels, block alignment, two grouped GEMMs, activation and the weighted sum (8),
+ * and shared experts add their three kernels and the add (4). Collectives are counted separately.
  */
 function kernelsPerLayer(a: Architecture): { dense: number; moe: number } {
-  const mla = a.attention === 'mla' ? 4 : 0;
-  return { dense: 9 + mla, moe: 13 + mla };
+  const attention = 10 + (a.family.startsWith('qwen3') ? 2 : 0) + (a.attention === 'mla' ? 6 : 0);
+  const shared = (a.moe?.sharedExperts ?? 0) > 0 ? 4 : 0;
+  return { dense: attention, moe: attention - 3 + 8 + shared };
 }
 /** Kernels outside the layers: embedding lookup, final norm, lm_head, sampling (softmax/top-k/argmax). */
 const STEP_KERNELS = 6;
