@@ -28,7 +28,7 @@ const h100 = referenceGpu('h100_sxm');
 
 // "Ideal" = 100 % of peak FLOPS and bandwidth, no fixed costs: the worked rooflines of the research notes.
 function idealCalibration(): Calibration {
-  const ideal: Efficiency = { gemmEff: 1, fp4Eff: 1, attnEff: 1, bwEff: 1, moeBwEff: 1, kernelUs: 0, eagerKernelUs: 0, stepMs: 0, seqUs: 0, commEff: 1, collectiveUs: 0, moeSkew: 1, requestMs: 0 };
+  const ideal: Efficiency = { gemmEff: 1, fp4Eff: 1, attnEff: 1, bwEff: 1, moeBwEff: 1, kernelUs: 0, eagerKernelUs: 0, stepMs: 0, seqUs: 0, commEff: 1, collectiveUs: 0, moeSkew: 1, requestMs: 0, tokenizeUs: 0 };
   const b = defaultCalibration.backends.trtllm;
   return { ...defaultCalibration, backends: { ...defaultCalibration.backends, trtllm: { ...b, families: { hopper: ideal, default: ideal } } } };
 }

@@ -134,10 +134,10 @@ function replicaAgg(m: StepModel, w: Workload, n: number, bmax: number): Replica
   const stepAt = (prefill: number, decodes: number, context: number, ranks = 1): number =>
     m.step({ prefillTokens: prefill, prefillAttended: (prefill * isl) / 2, decodeSequences: decodes, contextTokens: decodes * context, prefillRanks: ranks }).totalMs;
   const tDec = stepAt(0, b, ctx);
-  // The API server admits requests one at a time (HTTP, tokenisation: requestMs each), so a pack that left together
-  // re-enters the engine spread over its size × requestMs: only the requests that arrive within one step share its
+  // The API server admits requests one at a time (HTTP, tokenising the prompt: requestMs + tokenizeUs·ISL each), so a
+  // pack that left together re-enters the engine spread over its size × that: only the requests that arrive within one step share its
   // prefill. Packs hold at most what the budget and the batch allow.
-  const frontMs = w.client === 'offline' ? 0 : m.requestMs;
+  const frontMs = w.client === 'offline' ? 0 : m.requestMs(isl);
   const sfe = frontMs;
   const packMax = Math.max(1, Math.min(cap / isl, decodesPerRank));
   const pack = burst && sfe > 0 ? Math.min(packMax, Math.max(1, tDec / sfe)) : packMax;
@@ -185,9 +185,9 @@ function replicaAgg(m: StepModel, w: Workload, n: number, bmax: number): Replica
     }
   } else ownPrefill = burst ? stepAt(rps * capEff, Math.max(0, b - 1), ctx, rps) : stepAt(Math.min(isl, cap), Math.max(0, b - 1), ctx, 1);
   const wait = n > 1 || b > 1 ? m.scheduling.waitSteps * tpotSteady : 0;
-  // a pack's members enter one after another: on average (pack − 1)/2 front-end slots late
-  const frontQueue = burst ? ((pack - 1) / 2) * sfe : 0;
-  const ttftService = wait + ownPrefill + frontMs + frontQueue;
+  // (a pack's members are sent together and all enter within the running step, so the order they pass the front end
+  // in does not delay them; members that did not make it formed their own packs a cycle earlier)
+  const ttftService = wait + ownPrefill + frontMs;
 
   // rates: what the cycle allows vs what prefill can sustain (per ms)
   const s = (osl - 1) * tpotSteady;
@@ -255,7 +255,7 @@ export function serveAgg(m: StepModel, replicas: number, w: Workload, concurrenc
   const active = Math.min(replicas, concurrency);
   const n = concurrency / active;
   const r = replicaAgg(m, w, n, bmax);
-  return fitting({ ttft: r.ttft, tpot: r.tpot, osl: w.osl, bmax, gpus, concurrency, limitedBy: r.limitedBy, requestMs: w.client === 'offline' ? 0 : m.requestMs, firstWave: r.firstWave, steady: r.steady });
+  return fitting({ ttft: r.ttft, tpot: r.tpot, osl: w.osl, bmax, gpus, concurrency, limitedBy: r.limitedBy, requestMs: w.client === 'offline' ? 0 : m.requestMs(w.isl), firstWave: r.firstWave, steady: r.steady });
 }
 
 /** Largest λ in [0, hi) with λ·(ttft(λ) + s) ≤ n, for ttft non-decreasing in λ (closed loop, Little's law). */
@@ -317,13 +317,13 @@ export function serveDisagg(
   const s = (w.osl - 1) * itl;
   const prefillCap = (SAFE * prefillReplicas) / packed;
   const decodeCap = (activeD * b) / s;
-  const ttftAt = (lambda: number): number => alone + md1Wait(lambda / prefillReplicas, packed) + transferMs + itl / 2 + mp.requestMs;
+  const ttftAt = (lambda: number): number => alone + md1Wait(lambda / prefillReplicas, packed) + transferMs + itl / 2 + mp.requestMs(w.isl);
   const hi = Math.min(prefillCap, decodeCap);
   const lambda = solveRate(concurrency, hi, s, ttftAt);
   const service = ttftAt(lambda);
   const ttft = Math.max(service, concurrency / lambda - s);
   const limitedBy = lambda >= hi * 0.999 ? (prefillCap <= decodeCap ? 'prefill' : 'decode') : nd > bmax ? 'batch' : 'latency';
-  return fitting({ ttft, tpot: itl, osl: w.osl, bmax, gpus, concurrency, limitedBy, requestMs: mp.requestMs, firstWave: ttft, steady: ttft });
+  return fitting({ ttft, tpot: itl, osl: w.osl, bmax, gpus, concurrency, limitedBy, requestMs: mp.requestMs(w.isl), firstWave: ttft, steady: ttft });
 }
 
 export interface EstimateInput {

@@ -81,8 +81,8 @@ export interface StepModel {
   readonly memory: MemoryPlan;
   /** The GPU × backend correction applied (identity when none is committed). */
   readonly correction: Pick<Correction, 'computeScale' | 'memoryScale' | 'overheadScale'>;
-  /** Request handling outside the steps (HTTP, tokenisation), ms, correction applied. */
-  readonly requestMs: number;
+  /** Request handling outside the steps for a prompt of `isl` tokens (HTTP, tokenisation), ms, correction applied. */
+  requestMs(isl: number): number;
   /** Duration of one engine step for this batch. */
   step(batch: StepBatch): StepTime;
   /** Sequences of `tokens` context the replica's KV cache holds at once. */
@@ -330,7 +330,7 @@ export function buildStepModel(input: StepModelInput): StepModel {
     scheduling: sched,
     memory,
     correction: corr,
-    requestMs: eff.requestMs * oS,
+    requestMs: (isl: number) => (eff.requestMs + (eff.tokenizeUs * isl) / 1000) * oS,
     step,
     capacitySequences,
     maxBatch,

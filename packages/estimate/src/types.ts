@@ -76,8 +76,10 @@ export interface Efficiency {
   collectiveUs: number;
   /** Routed-token load of the busiest expert-parallel rank over uniform routing's expectation (routing skew), ≥ 1. */
   moeSkew: number;
-  /** Request handling outside the engine steps (HTTP, tokenisation, first-chunk detokenisation), ms per request. */
+  /** Request handling outside the engine steps (HTTP, scheduling hand-off, first SSE chunk), ms per request. */
   requestMs: number;
+  /** Tokenising the prompt in the API server, µs per prompt token. */
+  tokenizeUs: number;
 }
 
 /** Scheduler limits an engine applies by default (what a search may raise, but the estimate assumes). */
