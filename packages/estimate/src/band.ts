@@ -48,14 +48,14 @@ export function estimateBand(r: ServingResult, q: { backend: BackendName; gpuId:
   const ttft = pick('ttft');
   const tpot = pick('tpot');
   const thr = pick('throughput');
+  // log-symmetric, so a rate's band (1000/TPOT) is the inverse of its latency's band with the same σ
   const iv = (x: number, s: number): [number, number] => [x * Math.exp(-z * s), x * Math.exp(z * s)];
-  const inv = (x: number, s: number): [number, number] => [x * Math.exp(-z * s), x * Math.exp(z * s)];
   return {
     coverage: Number((2 * phi(z) - 1).toFixed(3)),
     ttftMs: iv(r.ttftMs, ttft.sigma),
     itlMs: iv(r.itlMs, tpot.sigma),
     tpotMs: iv(r.tpotMs, tpot.sigma),
-    tokensPerSecondPerUser: inv(r.tokensPerSecondPerUser, tpot.sigma),
+    tokensPerSecondPerUser: iv(r.tokensPerSecondPerUser, tpot.sigma),
     tokensPerSecondPerGpu: iv(r.tokensPerSecondPerGpu, thr.sigma),
     outputTokensPerSecond: iv(r.outputTokensPerSecond, thr.sigma),
     basis: { ttft: ttft.from, tpot: tpot.from, throughput: thr.from },

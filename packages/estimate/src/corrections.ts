@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidInputError, type Issue } from '@llm-recipes/errors';
 import writeFileAtomic from 'write-file-atomic';
@@ -129,9 +129,10 @@ export function correctionFileName(gpu: string, backend: BackendName): string {
   return `${gpu}-${backend}.json`;
 }
 
-/** Writes a correction atomically into `<root>/calibration/`; returns the path. */
-export function writeCorrection(root: string, c: Correction): string {
-  const path = join(root, CORRECTIONS_DIR, correctionFileName(c.gpu, c.backend));
+/** Writes a correction atomically into `dir` (a workspace's `calibration/`, created if missing); returns the path. */
+export function writeCorrection(dir: string, c: Correction): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, correctionFileName(c.gpu, c.backend));
   writeFileAtomic.sync(path, correctionFileText(c));
   return path;
 }

@@ -1,13 +1,12 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError, UserError, type Issue } from '@llm-recipes/errors';
 import {
   CORRECTIONS_DIR,
-  correctionFileName,
-  correctionFileText,
   recipeDeployment,
   refitCorrection,
   workspaceCalibration,
+  writeCorrection,
   type BackendName,
   type Correction,
   type Deployment,
@@ -17,7 +16,6 @@ import {
   type RefitPoint,
 } from '@llm-recipes/estimate';
 import { loadWorkspace, resolveRecipe, type Recipe, type Workspace } from '@llm-recipes/recipe';
-import writeFileAtomic from 'write-file-atomic';
 import { openCatalog, toJson } from './estimate-catalog.ts';
 import type { RegisterCommand } from './index.ts';
 import { findWorkspaceRoot } from './workspace-root.ts';
@@ -250,11 +248,7 @@ export const registerCalibrate: RegisterCommand = (program, io) => {
         const sources = [...new Set(pts.map((p) => path.relative(root, p.source.slice(0, p.source.lastIndexOf(':'))) || '.'))].sort();
         const r = refitCorrection(base, { gpu, backend }, pts, sources);
         let file: string | null = null;
-        if (!o.dryRun) {
-          mkdirSync(writeDir, { recursive: true });
-          file = path.join(writeDir, correctionFileName(gpu, backend));
-          writeFileAtomic.sync(file, correctionFileText(r.correction));
-        }
+        if (!o.dryRun) file = writeCorrection(writeDir, r.correction);
         results.push({ ...r, file });
       }
 
