@@ -23,11 +23,19 @@ const parseLines = (out: string): Record<string, unknown>[] => out.trim().split(
 const FIELDS = ['ttftMs', 'itlMs', 'tpotMs', 'tokensPerSecondPerUser', 'tokensPerSecondPerGpu', 'outputTokensPerSecond', 'maxBatch', 'fits'];
 
 describe('recipes estimate', () => {
-  it('prints exactly the contract fields for an agg query (HF id, "-" GPU spelling)', async () => {
+  it('prints the contract fields, then the uncertainty band, for an agg query (HF id, "-" GPU spelling)', async () => {
     const r = await run(['estimate', '--model', 'Qwen/Qwen3-32B', '--gpu', 'h100-sxm', '--backend', 'vllm', '--dtype', 'fp8', '--tp', '2', '--isl', '512', '--osl', '128', '--concurrency', '16', '--json']);
     expect(r.code).toBe(0);
     const o = JSON.parse(r.out);
-    expect(Object.keys(o)).toEqual(FIELDS);
+    expect(Object.keys(o)).toEqual([...FIELDS, 'band']);
+    for (const k of ['ttftMs', 'itlMs', 'tpotMs', 'outputTokensPerSecond'] as const) {
+      const [lo, hi] = o.band[k] as [number, number];
+      expect(lo).toBeLessThan(o[k]);
+      expect(hi).toBeGreaterThan(o[k]);
+    }
+    expect(o.band.coverage).toBeCloseTo(0.9, 2);
+    // vLLM has no held-out measurement in the published set: its band is the prior's
+    expect(o.band.basis.ttft).toBe('prior');
     expect(o.fits).toBe(true);
     expect(o.tokensPerSecondPerGpu).toBeCloseTo(o.outputTokensPerSecond / 2, 6);
     expect(o.tokensPerSecondPerUser).toBeCloseTo(1000 / o.tpotMs, 6);
@@ -42,6 +50,7 @@ describe('recipes estimate', () => {
     expect(o.fits).toBe(false);
     expect(o.ttftMs).toBeNull();
     expect(o.maxBatch).toBe(0);
+    expect(o.band).toBeUndefined();
   });
 
   it('names the unknown model or GPU with a hint', async () => {
@@ -91,7 +100,7 @@ describe('recipes estimate --batch', () => {
     expect(r.err).toBe('');
     const lines = parseLines(r.out);
     expect(lines).toHaveLength(2);
-    expect(Object.keys(lines[0]!)).toEqual(FIELDS);
+    expect(Object.keys(lines[0]!)).toEqual([...FIELDS, 'band']);
     expect(lines[1]!['outputTokensPerSecond']).toBeGreaterThan(lines[0]!['outputTokensPerSecond'] as number);
   });
 
@@ -121,7 +130,7 @@ describe('recipes estimate --batch', () => {
       const single = await run(['estimate', '--batch', jsonl(`single-${i}.jsonl`, [q])]);
       expect(single.code).toBe(0);
       expect(lines[i]).toEqual(parseLines(single.out)[0]);
-      expect(Object.keys(lines[i]!)).toEqual(FIELDS);
+      expect(Object.keys(lines[i]!)).toEqual([...FIELDS, 'band']);
     }
     expect(r.err).toContain('2 of 5 queries failed');
     expect(r.err).toContain('one-bad.jsonl:2:1 ✖ unknown model "nope/NoModel" → at model');

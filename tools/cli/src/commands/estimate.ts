@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ExitCode, formatIssue, InvalidInputError, UserError, type Issue } from '@llm-recipes/errors';
-import { defaultCalibration, estimate, type BackendName, type Deployment, type Dtype, type Estimate, type Gpu, type Pool } from '@llm-recipes/estimate';
+import { defaultCalibration, estimate, estimateBand, workspaceCalibration, type BackendName, type Calibration, type Deployment, type Dtype, type Estimate, type EstimateBand, type Gpu, type Pool } from '@llm-recipes/estimate';
 import type { ResolvedModelId } from '@llm-recipes/recipe';
 import type { RegisterCommand } from './index.ts';
 import { describeModel, openCatalog, toJson, type Catalog, type CatalogModel } from './estimate-catalog.ts';
+import { lookupWorkspaceRoot } from './workspace-root.ts';
 
 /** One point query; the `--batch` JSONL lines use these names. */
 export interface EstimateQuery {
@@ -93,9 +94,8 @@ function poolIssues(model: CatalogModel, pool: Pool, fields: { tp: string; ep: s
     return out;
   }
   const field = fields.ep ?? fields.tp;
-  const why = fields.ep === undefined ? ' (ep defaults to tp)' : '';
   if (tp % ep !== 0) out.push({ field, message: `ep ${ep} does not divide tp ${tp}`, hint: 'expert parallelism spreads the experts over the GPUs of one replica: ep must divide tp' });
-  if (a.moe.experts % ep !== 0) out.push({ field, message: `ep ${ep}${why} does not divide the ${a.moe.experts} experts of ${model.id}`, hint: `ep: one of ${divisors(a.moe.experts)}` });
+  if (a.moe.experts % ep !== 0) out.push({ field, message: `ep ${ep} does not divide the ${a.moe.experts} experts of ${model.id}`, hint: `ep: one of ${divisors(a.moe.experts)}` });
   return out;
 }
 
@@ -144,9 +144,10 @@ export function prepareQuery(q: Record<string, unknown>, catalog: Catalog, file:
 }
 
 function buildDeployment(q: EstimateQuery, model: ResolvedModelId<CatalogModel>): Deployment {
-  const moe = model.model.architecture.moe !== undefined;
   const tp = q.tp ?? 1;
-  const pool = (t: number, r: number): Pool => ({ tp: t, ep: q.ep ?? (moe ? t : 1), replicas: r });
+  // vLLM, SGLang and TensorRT-LLM all shard experts tensor-parallel unless expert parallelism is asked for
+  // (vLLM --enable-expert-parallel, TensorRT-LLM moe_expert_parallel_size: tensorrt_llm/mapping.py defaults moe_ep 1)
+  const pool = (t: number, r: number): Pool => ({ tp: t, ep: q.ep ?? 1, replicas: r });
   const mode = q.mode === 'disagg' ? 'disagg' : 'agg';
   return {
     backend: q.backend as BackendName,
@@ -159,16 +160,20 @@ function buildDeployment(q: EstimateQuery, model: ResolvedModelId<CatalogModel>)
   };
 }
 
-export function runQuery(p: PreparedQuery): Estimate {
+/** The contract fields plus the uncertainty band (absent when the deployment does not fit). */
+export type EstimateWithBand = Estimate & { band?: EstimateBand | undefined };
+
+export function runQuery(p: PreparedQuery, calibration: Calibration = defaultCalibration): EstimateWithBand {
   const r = estimate({
     arch: p.model.model.architecture,
     gpu: p.gpu,
     deployment: p.deployment,
     workload: { isl: p.query.isl, osl: p.query.osl },
     concurrency: p.query.concurrency,
-    calibration: defaultCalibration,
+    calibration,
   });
-  // Exactly the contract fields (DESIGN §7), in order.
+  const band = estimateBand(r, { backend: p.deployment.backend, gpuId: p.gpu.id, arch: p.model.model.architecture }, calibration);
+  // The contract fields (DESIGN §7), in order, then the band.
   return {
     ttftMs: r.ttftMs,
     itlMs: r.itlMs,
@@ -178,6 +183,7 @@ export function runQuery(p: PreparedQuery): Estimate {
     outputTokensPerSecond: r.outputTokensPerSecond,
     maxBatch: r.maxBatch,
     fits: r.fits,
+    ...(band ? { band } : {}),
   };
 }
 
@@ -201,7 +207,7 @@ function errorLine(line: number, issues: Issue[]): string {
  * Scores a JSONL batch: one output line per non-blank input line, in order — the estimate, or an error object for a
  * line that could not be scored. Returns the output lines and the problems of the failed lines.
  */
-export function runBatch(text: string, file: string, catalog: Catalog): { out: string[]; failed: { line: number; issues: Issue[] }[] } {
+export function runBatch(text: string, file: string, catalog: Catalog, calibration: Calibration = defaultCalibration): { out: string[]; failed: { line: number; issues: Issue[] }[] } {
   const out: string[] = [];
   const failed: { line: number; issues: Issue[] }[] = [];
   text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, i) => {
@@ -224,7 +230,7 @@ export function runBatch(text: string, file: string, catalog: Catalog): { out: s
     }
     const { issues, prepared } = prepareQuery(q as Record<string, unknown>, catalog, file, line);
     if (prepared === undefined) fail(issues);
-    else out.push(toJson(runQuery(prepared)));
+    else out.push(toJson(runQuery(prepared, calibration)));
   });
   return { out, failed };
 }
@@ -258,6 +264,7 @@ export const registerEstimate: RegisterCommand = (program, io, state) => {
     .option('--json', 'print the result object as JSON')
     .action((opts: Record<string, unknown>, cmd: Command) => {
       const catalog = openCatalog(io.cwd);
+      const calibration = workspaceCalibration(lookupWorkspaceRoot(io.cwd));
       if (typeof opts['batch'] === 'string') {
         const given = QUERY_FLAGS.filter((k) => opts[k] !== undefined && cmd.getOptionValueSource(k) === 'cli');
         if (given.length > 0) {
@@ -272,7 +279,7 @@ export const registerEstimate: RegisterCommand = (program, io, state) => {
         } catch (err) {
           throw new UserError('BATCH_UNREADABLE', `cannot read ${opts['batch']}: ${(err as Error).message}`, { hint: 'pass an existing JSONL file' });
         }
-        const { out, failed } = runBatch(text, opts['batch'], catalog);
+        const { out, failed } = runBatch(text, opts['batch'], catalog, calibration);
         io.stdout(out.length > 0 ? `${out.join('\n')}\n` : '');
         if (failed.length > 0) {
           const issues = failed.flatMap((f) => f.issues);
@@ -290,23 +297,25 @@ export const registerEstimate: RegisterCommand = (program, io, state) => {
         if (only !== undefined && only.code !== 'ESTIMATE_QUERY' && only.code !== 'IMPOSSIBLE_PARALLELISM') throw new UserError(only.code, only.message, { hint: only.hint });
         throw new InvalidInputError(issues.map((i) => ({ ...i, path: [flag(String(i.path[0]))] })));
       }
-      const r = runQuery(prepared);
+      const r = runQuery(prepared, calibration);
       if (opts['json']) {
         io.stdout(`${toJson(r)}\n`);
         return;
       }
       const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : '—');
-      io.stdout(
-        [
-          `model                ${describeModel(prepared.model)}`,
-          `fits                 ${r.fits ? 'yes' : 'no (weights + reserve exceed GPU memory, or no room for one sequence of KV)'}`,
-          `max batch            ${r.maxBatch}`,
-          `TTFT                 ${f(r.ttftMs)} ms`,
-          `ITL / TPOT           ${f(r.itlMs, 2)} ms`,
-          `tokens/s/user        ${f(r.tokensPerSecondPerUser)}`,
-          `tokens/s/GPU         ${f(r.tokensPerSecondPerGpu)}`,
-          `output tokens/s      ${f(r.outputTokensPerSecond)}`,
-        ].join('\n') + '\n',
-      );
+      const b = r.band;
+      const range = (x: [number, number] | undefined, d = 1): string => (x ? `   (${f(x[0], d)}–${f(x[1], d)})` : '');
+      const lines = [
+        `model                ${describeModel(prepared.model)}`,
+        `fits                 ${r.fits ? 'yes' : 'no (weights + reserve exceed GPU memory, or no room for one sequence of KV)'}`,
+        `max batch            ${r.maxBatch}`,
+        `TTFT                 ${f(r.ttftMs)} ms${range(b?.ttftMs)}`,
+        `ITL / TPOT           ${f(r.itlMs, 2)} ms${range(b?.itlMs, 2)}`,
+        `tokens/s/user        ${f(r.tokensPerSecondPerUser)}${range(b?.tokensPerSecondPerUser)}`,
+        `tokens/s/GPU         ${f(r.tokensPerSecondPerGpu)}${range(b?.tokensPerSecondPerGpu)}`,
+        `output tokens/s      ${f(r.outputTokensPerSecond)}${range(b?.outputTokensPerSecond)}`,
+      ];
+      if (b) lines.push(`(ranges: ${Math.round(b.coverage * 100)} % band from held-out error; TTFT ${b.basis.ttft}, TPOT ${b.basis.tpot}, throughput ${b.basis.throughput} — see docs/estimator.md)`);
+      io.stdout(`${lines.join('\n')}\n`);
     });
 };

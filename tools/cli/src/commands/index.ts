@@ -13,9 +13,10 @@ import { registerUp, registerReport, registerStatus } from './up.ts';
 import { registerProfile } from './profile.ts';
 import { registerCi } from './ci.ts';
 import { registerPromote } from './promote.ts';
+import { registerCalibrate } from './calibrate.ts';
 
 /** A command module adds its subcommand to the program; set `state.exitCode` for check failures. */
 export type RegisterCommand = (program: Command, io: CliIo, state: { exitCode: number }) => void;
 
 // Each command lives in its own file beside this one and is listed here.
-export const commands: RegisterCommand[] = [registerValidate, registerRender, registerExplain, registerNew, registerEstimate, registerSearch, registerBench, registerBenchMerge, registerSim, registerCi, registerPromote, registerUp, registerReport, registerStatus, registerProfile];
+export const commands: RegisterCommand[] = [registerValidate, registerRender, registerExplain, registerNew, registerEstimate, registerSearch, registerBench, registerBenchMerge, registerSim, registerCi, registerPromote, registerUp, registerReport, registerStatus, registerProfile, registerCalibrate];
