@@ -36,7 +36,8 @@ export interface Observation {
   chunkTokens: number[] | null;
   endNs: number;
   status: number;
-  usage: { promptTokens: number; completionTokens: number } | null;
+  /** Server usage; cachedTokens from `prompt_tokens_details.cached_tokens` (prefix-cache hits) when reported. */
+  usage: { promptTokens: number; completionTokens: number; cachedTokens: number | null } | null;
   finishReason: string | null;
   error: { class: ErrorClass; message: string } | null;
 }
@@ -342,7 +343,12 @@ class RequestHandler implements Dispatcher.DispatchHandler {
     }
     if (usage && typeof usage.completion_tokens === 'number') {
       this.lastCompletion = usage.completion_tokens;
-      this.obs.usage = { promptTokens: usage.prompt_tokens ?? 0, completionTokens: usage.completion_tokens };
+      const cached = usage.prompt_tokens_details?.cached_tokens;
+      this.obs.usage = {
+        promptTokens: usage.prompt_tokens ?? 0,
+        completionTokens: usage.completion_tokens,
+        cachedTokens: typeof cached === 'number' ? cached : null,
+      };
     }
   }
 }
@@ -354,5 +360,5 @@ interface ChunkMessage {
     text?: string;
     finish_reason?: string | null;
   }[];
-  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+  usage?: { prompt_tokens?: number; completion_tokens?: number; prompt_tokens_details?: { cached_tokens?: number } | null } | null;
 }

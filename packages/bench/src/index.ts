@@ -7,8 +7,20 @@ export { percentile, percentileSorted, summarize, SUMMARY_PERCENTILES } from './
 export type { Stats } from './stats.ts';
 export { loadTokenizer, BUILTIN_TOKENIZERS, DEFAULT_TOKENIZER } from './tokenizer.ts';
 export type { BenchTokenizer, BuiltinTokenizer } from './tokenizer.ts';
-export { buildRequests, createRng, drawLength, loadTrace, parseTrace, PromptSynthesizer } from './workload.ts';
-export type { LengthPair, TraceEntry, WorkloadOptions } from './workload.ts';
+export {
+  BlockPromptBuilder,
+  buildRequests,
+  checkTraceBlocks,
+  createRng,
+  drawLength,
+  loadTrace,
+  MOONCAKE_BLOCK_SIZE,
+  parseTrace,
+  PromptSynthesizer,
+  requestBody,
+  tracePrefixStats,
+} from './workload.ts';
+export type { LengthPair, RequestShape, TraceEntry, TracePrefixStats, WorkloadOptions } from './workload.ts';
 export { mergeRecords, parseRecordsJsonl, recordsToJsonl, toRecord } from './records.ts';
 export type { RequestRecord } from './records.ts';
 export { summarizeRecords } from './metrics.ts';

@@ -23,6 +23,8 @@ export interface SummaryOptions {
   gpus?: number | undefined;
   /** Target arrival rate (req/s) in rate mode, for achieved-vs-target. */
   targetRate?: number | undefined;
+  /** Trace replay: the trace's theoretical prefix-cache hit rate (see tracePrefixStats). */
+  theoreticalPrefixHitRate?: number | undefined;
 }
 
 /**
@@ -81,6 +83,16 @@ export interface Summary {
     output_discrepancy_pct: number | null;
     /** Requests whose server output count differs from the requested max (OSL not honoured). */
     osl_mismatch: number;
+  };
+  /**
+   * Prefix reuse: `theoretical_hit_rate` is the trace's own (unbounded cache, block-granular; null outside trace
+   * replay); `server_hit_rate` is Σ cached_tokens / Σ prompt tokens over requests whose server reported
+   * `usage.prompt_tokens_details.cached_tokens` (null when none did).
+   */
+  prefix_cache?: {
+    theoretical_hit_rate: number | null;
+    server_cached_tokens: number | null;
+    server_hit_rate: number | null;
   };
 }
 
@@ -159,7 +171,16 @@ export function summarizeRecords(all: readonly RequestRecord[], options: Summary
   let outServerSum = 0;
   let outClientSum = 0;
   let oslMismatch = 0;
+  let cachedSum = 0;
+  let cachedPrompt = 0;
+  let cachedReports = 0;
   for (const r of good) {
+    const cached = r.input_tokens_cached_server;
+    if (typeof cached === 'number') {
+      cachedReports++;
+      cachedSum += cached;
+      cachedPrompt += r.input_tokens_server ?? r.input_tokens;
+    }
     inClientSum += r.input_tokens_client;
     outClientSum += r.output_tokens_client;
     if (r.token_source === 'server') anyServer = true;
@@ -219,6 +240,11 @@ export function summarizeRecords(all: readonly RequestRecord[], options: Summary
       input_discrepancy_pct: pct(inServer, inClient, inBoth),
       output_discrepancy_pct: pct(outServer, outClient, outBoth),
       osl_mismatch: oslMismatch,
+    },
+    prefix_cache: {
+      theoretical_hit_rate: options.theoreticalPrefixHitRate === undefined ? null : round(options.theoreticalPrefixHitRate, 6),
+      server_cached_tokens: cachedReports > 0 ? cachedSum : null,
+      server_hit_rate: cachedReports > 0 && cachedPrompt > 0 ? round(cachedSum / cachedPrompt, 6) : null,
     },
   };
 }

@@ -36,6 +36,8 @@ export interface RequestRecord {
   input_tokens: number;
   input_tokens_server: number | null;
   input_tokens_client: number;
+  /** Prompt tokens the server served from its prefix cache (`usage.prompt_tokens_details.cached_tokens`), when reported. */
+  input_tokens_cached_server?: number | null;
   /** Effective output tokens: the server's usage when reported, else the client tokenizer's. */
   output_tokens: number;
   output_tokens_server: number | null;
@@ -93,6 +95,7 @@ export function toRecord(
     input_tokens: server && server.promptTokens > 0 ? server.promptTokens : req.inputTokens,
     input_tokens_server: server ? server.promptTokens : null,
     input_tokens_client: req.inputTokens,
+    input_tokens_cached_server: server ? server.cachedTokens : null,
     output_tokens: outputTokens,
     output_tokens_server: server ? server.completionTokens : null,
     output_tokens_client: outClient,

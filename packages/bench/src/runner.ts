@@ -3,7 +3,7 @@ import { monoNow } from './clock.ts';
 import { summarizeRecords, type Slo, type Summary } from './metrics.ts';
 import { toRecord, type RequestRecord } from './records.ts';
 import type { BenchTokenizer } from './tokenizer.ts';
-import { buildRequests, createRng, type LengthPair, type TraceEntry, type WorkloadOptions } from './workload.ts';
+import { buildRequests, createRng, MOONCAKE_BLOCK_SIZE, tracePrefixStats, type RequestShape, type TraceEntry, type WorkloadOptions } from './workload.ts';
 
 export type Arrival = 'poisson' | 'gamma' | 'constant';
 
@@ -12,8 +12,19 @@ export type LoadSpec =
   | { mode: 'concurrency'; concurrency: number }
   /** Open loop: arrivals at `rate` req/s, optionally capped by `maxConcurrency`. */
   | { mode: 'rate'; rate: number; arrival: Arrival; burstiness?: number | undefined; maxConcurrency?: number | undefined }
-  /** Replays trace timestamps (scaled by 1/speed), optionally capped. */
-  | { mode: 'trace'; entries: TraceEntry[]; speed?: number | undefined; maxConcurrency?: number | undefined };
+  /**
+   * Replays a trace: at its timestamps (scaled by 1/speed), optionally capped by `maxConcurrency`; or, with
+   * `fixedSchedule: false`, in trace order as fast as `maxConcurrency` (default 1) requests in flight allow.
+   * `blockSize` is the tokens per hash_id block (Mooncake: 512).
+   */
+  | {
+      mode: 'trace';
+      entries: TraceEntry[];
+      speed?: number | undefined;
+      maxConcurrency?: number | undefined;
+      fixedSchedule?: boolean | undefined;
+      blockSize?: number | undefined;
+    };
 
 export interface RunOptions {
   endpoint: string;
@@ -76,10 +87,14 @@ export async function runBenchmark(options: RunOptions): Promise<RunResult> {
     model: options.model,
     requestIdPrefix: options.workload.requestIdPrefix ?? `bench-${seed.toString(36)}-${Date.now().toString(36)}`,
   };
-  const lengths: LengthPair[] | undefined = load.mode === 'trace' ? load.entries.map((e) => ({ isl: e.isl, osl: e.osl })) : undefined;
+  // a trace replays its first `requests` entries (all of them by default)
+  const traceEntries = load.mode === 'trace' ? load.entries.slice(0, measuredCount.prepare) : undefined;
+  const blockSize = load.mode === 'trace' ? (load.blockSize ?? MOONCAKE_BLOCK_SIZE) : undefined;
+  const lengths: RequestShape[] | undefined = traceEntries?.map((e) => ({ isl: e.isl, osl: e.osl, hashIds: e.hashIds }));
   const warmupN = options.warmup ?? 0;
-  const prepared = buildRequests(options.tokenizer, workload, measuredCount.prepare, lengths, 0);
-  const warmups = warmupN > 0 ? buildRequests(options.tokenizer, { ...workload, seed: seed + 7919 }, warmupN, undefined, -warmupN) : [];
+  const prepared = buildRequests(options.tokenizer, { ...workload, traceBlockSize: blockSize }, measuredCount.prepare, lengths, 0);
+  // warmup prompts are synthetic and never share a trace block, so they warm the server without seeding its cache
+  const warmups = warmupN > 0 ? buildRequests(options.tokenizer, { ...workload, datasetEntries: undefined, seed: seed + 7919 }, warmupN, undefined, -warmupN) : [];
 
   const client = new OpenAIClient({
     endpoint: options.endpoint,
@@ -158,6 +173,13 @@ export async function runBenchmark(options: RunOptions): Promise<RunResult> {
         }
         return observe(r, warm, null);
       }, limit, warmups.length);
+    } else if (load.mode === 'trace' && load.fixedSchedule === false) {
+      // the trace's requests in order, closed loop: timestamps ignored
+      if (warmups.length > 0) await closedLoop(warmups, Math.min(load.maxConcurrency ?? 1, warmups.length), () => Number.POSITIVE_INFINITY, 0, (r) => observe(r, true, null));
+      live.phase = 'measure';
+      t0 = monoNow();
+      const stopAtNs = options.durationS !== undefined ? t0 + options.durationS * 1e9 : Number.POSITIVE_INFINITY;
+      await closedLoop(prepared, load.maxConcurrency ?? 1, () => stopAtNs, rampNs, (r) => observe(r, false, null));
     } else {
       if (warmups.length > 0) {
         if (load.mode === 'rate') {
@@ -174,7 +196,7 @@ export async function runBenchmark(options: RunOptions): Promise<RunResult> {
       const deadlines =
         load.mode === 'rate'
           ? arrivalSchedule(prepared.length, load.rate, load.arrival, load.burstiness ?? 1, seed, rampNs)
-          : load.entries.map((e) => (e.atMs * 1e6) / (load.speed ?? 1));
+          : traceEntries!.map((e) => (e.atMs * 1e6) / (load.speed ?? 1));
       await openLoop(prepared, deadlines, t0, stopAtNs, load.maxConcurrency, (r, s) => observe(r, false, s));
     }
     live.phase = 'drain';
@@ -184,6 +206,7 @@ export async function runBenchmark(options: RunOptions): Promise<RunResult> {
       slo: options.slo,
       gpus: options.gpus,
       targetRate: load.mode === 'rate' ? load.rate : undefined,
+      theoreticalPrefixHitRate: traceEntries ? tracePrefixStats(traceEntries, blockSize!).hitRate : undefined,
     });
     return { records, summary, originNs: t0 };
   } finally {
@@ -194,6 +217,7 @@ export async function runBenchmark(options: RunOptions): Promise<RunResult> {
 
 function peakConcurrency(load: LoadSpec, options: RunOptions): number {
   if (load.mode === 'concurrency') return load.concurrency;
+  if (load.mode === 'trace' && load.fixedSchedule === false) return load.maxConcurrency ?? 1;
   if (load.maxConcurrency) return load.maxConcurrency;
   // open loop without a cap: enough connections for the expected in-flight count, bounded
   const rate = load.mode === 'rate' ? load.rate : load.entries.length / Math.max(1e-3, (load.entries.at(-1)?.atMs ?? 1000) / 1000);
@@ -206,13 +230,13 @@ function peakConcurrency(load: LoadSpec, options: RunOptions): number {
  * loop, half a second of arrivals (the pool still grows on demand, up to `peak`).
  */
 function preconnectCount(load: LoadSpec, peak: number): number {
-  if (load.mode === 'concurrency' || load.maxConcurrency) return peak;
+  if (load.mode === 'concurrency' || load.maxConcurrency || (load.mode === 'trace' && load.fixedSchedule === false)) return peak;
   const rate = load.mode === 'rate' ? load.rate : 100;
   return Math.min(peak, Math.max(16, Math.ceil(rate / 2)));
 }
 
 function plannedCount(load: LoadSpec, options: RunOptions): { prepare: number; fixed: boolean } {
-  if (load.mode === 'trace') return { prepare: load.entries.length, fixed: true };
+  if (load.mode === 'trace') return { prepare: Math.min(load.entries.length, options.requests ?? load.entries.length), fixed: true };
   if (options.requests !== undefined) return { prepare: options.requests, fixed: true };
   if (options.durationS === undefined) return { prepare: DEFAULT_REQUESTS, fixed: true };
   if (load.mode === 'rate') {
@@ -220,7 +244,7 @@ function plannedCount(load: LoadSpec, options: RunOptions): { prepare: number; f
     const effective = Math.max(0, options.durationS - (options.rampUpS ?? 0) / 2);
     return { prepare: Math.max(1, Math.ceil(load.rate * effective)), fixed: true };
   }
-  return { prepare: options.promptPool ?? Math.max(256, load.concurrency * 8), fixed: false };
+  return { prepare: options.promptPool ?? options.workload.datasetEntries ?? Math.max(256, load.concurrency * 8), fixed: false };
 }
 
 /**

@@ -48,8 +48,12 @@ export interface WorkloadOptions {
   forceOutputLength?: boolean | undefined;
   /** Ask for usage on every chunk (exact per-token ITL on servers that support it). */
   continuousUsage?: boolean | undefined;
-  /** Extra body fields merged into every request (e.g. temperature). */
+  /** Extra body fields merged into every request (e.g. temperature, repetition_penalty). */
   extraBody?: Record<string, unknown> | undefined;
+  /** Distinct prompts; request i reuses prompt i mod datasetEntries (AIPerf --num-dataset-entries). Default: all distinct. */
+  datasetEntries?: number | undefined;
+  /** Trace replay: tokens per hash_id block (Mooncake: 512). */
+  traceBlockSize?: number | undefined;
   requestIdPrefix: string;
 }
 
@@ -121,21 +125,33 @@ export class PromptSynthesizer {
   }
 }
 
-/** Reads a trace replay file: one JSON object per line with a timestamp (ms) and input/output lengths. */
+/** One request of a trace replay file. */
 export interface TraceEntry {
-  /** Send offset from the start of the run, ms. */
+  /** Send offset from the start of the run, ms (timestamps re-based to the earliest entry). */
   atMs: number;
   isl: number;
   osl: number;
+  /**
+   * Mooncake prefix blocks: hash_ids[j] names the content of prompt tokens [j·B, (j+1)·B) for the trace's block
+   * size B; equal ids at equal positions behind equal ids are equal prefixes. Absent: every prompt is unique.
+   */
+  hashIds?: number[] | undefined;
+  /** 1-based line in the trace file (for errors that need the block size, known only later). */
+  line?: number | undefined;
 }
 
 const TS_KEYS = ['timestamp', 'timestamp_ms', 'time_ms', 'arrival_time_ms'] as const;
 const ISL_KEYS = ['input_length', 'input_tokens', 'isl', 'prompt_tokens'] as const;
 const OSL_KEYS = ['output_length', 'output_tokens', 'osl', 'max_tokens'] as const;
 
+/** Block size of Mooncake's published traces and AIPerf's mooncake_trace loader (`--prompt-input-tokens-block-size`). */
+export const MOONCAKE_BLOCK_SIZE = 512;
+
 /**
- * Parses a JSONL trace (mooncake-style `{"timestamp": ms, "input_length": n, "output_length": n}`; aliases
- * accepted). Timestamps are re-based to the first entry. All problems are reported at once.
+ * Parses a JSONL trace: Mooncake's `{"timestamp": ms, "input_length": n, "output_length": n, "hash_ids": [..]}`
+ * (aliases accepted for the lengths and the timestamp; `hash_ids` optional). Timestamps are re-based to the earliest
+ * entry and entries sorted by it (ties keep file order). Every problem is reported at once, each naming its line
+ * and field.
  */
 export function parseTrace(text: string, file: string): TraceEntry[] {
   const issues: Issue[] = [];
@@ -149,37 +165,121 @@ export function parseTrace(text: string, file: string): TraceEntry[] {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
     const at = { file, line: i + 1, col: 1 };
-    let o: Record<string, unknown>;
+    let parsed: unknown;
     try {
-      o = JSON.parse(line) as Record<string, unknown>;
+      parsed = JSON.parse(line);
     } catch (err) {
-      issues.push({ code: 'TRACE_JSON', ...at, path: [], message: `not JSON: ${(err as Error).message}`, hint: 'one JSON object per line' });
+      issues.push({ code: 'TRACE_JSON', ...at, path: [], message: `line ${i + 1}: not JSON: ${(err as Error).message}`, hint: 'one JSON object per line' });
       return;
     }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      issues.push({ code: 'TRACE_JSON', ...at, path: [], message: `line ${i + 1}: expected a JSON object, got ${JSON.stringify(parsed)}`, hint: 'one JSON object per line' });
+      return;
+    }
+    const o = parsed as Record<string, unknown>;
     const ts = pick(o, TS_KEYS);
     const isl = pick(o, ISL_KEYS);
     const osl = pick(o, OSL_KEYS);
-    const bad = (field: string, v: unknown, keys: readonly string[]) =>
-      issues.push({
-        code: 'TRACE_FIELD',
-        ...at,
-        path: [field],
-        message: `${field} must be a non-negative number, got ${JSON.stringify(v)}`,
-        hint: `set one of ${keys.join(', ')}`,
-      });
-    if (typeof ts !== 'number' || !(ts >= 0)) bad('timestamp', ts, TS_KEYS);
-    if (typeof isl !== 'number' || !(isl >= 1) || !Number.isInteger(isl)) bad('input_length', isl, ISL_KEYS);
-    if (typeof osl !== 'number' || !(osl >= 1) || !Number.isInteger(osl)) bad('output_length', osl, OSL_KEYS);
-    if (typeof ts === 'number' && typeof isl === 'number' && typeof osl === 'number') out.push({ atMs: ts, isl, osl });
+    const hashIds = o['hash_ids'];
+    let ok = true;
+    const bad = (field: string, what: string, v: unknown, hint: string) => {
+      ok = false;
+      issues.push({ code: 'TRACE_FIELD', ...at, path: [field], message: `line ${i + 1}: ${field} must be ${what}, got ${JSON.stringify(v) ?? 'nothing'}`, hint });
+    };
+    if (typeof ts !== 'number' || !(ts >= 0) || !Number.isFinite(ts)) bad('timestamp', 'a non-negative number of ms', ts, `set one of ${TS_KEYS.join(', ')}`);
+    if (typeof isl !== 'number' || !(isl >= 1) || !Number.isInteger(isl)) bad('input_length', 'a positive integer', isl, `set one of ${ISL_KEYS.join(', ')}`);
+    if (typeof osl !== 'number' || !(osl >= 1) || !Number.isInteger(osl)) bad('output_length', 'a positive integer', osl, `set one of ${OSL_KEYS.join(', ')}`);
+    if (hashIds !== undefined && !(Array.isArray(hashIds) && hashIds.every((h) => typeof h === 'number' && Number.isSafeInteger(h) && h >= 0))) {
+      bad('hash_ids', 'a list of non-negative integers', hashIds, 'e.g. "hash_ids": [46, 47]');
+    }
+    if (!ok) return;
+    const entry: TraceEntry = { atMs: ts as number, isl: isl as number, osl: osl as number, line: i + 1 };
+    if (Array.isArray(hashIds) && hashIds.length > 0) entry.hashIds = hashIds as number[];
+    out.push(entry);
   });
   if (out.length === 0 && issues.length === 0) {
     issues.push({ code: 'TRACE_EMPTY', file, path: [], message: 'trace has no entries', hint: 'add lines like {"timestamp": 0, "input_length": 512, "output_length": 128}' });
   }
   if (issues.length > 0) throw new InvalidInputError(issues);
+  // stable: entries with equal timestamps keep their file order
   out.sort((a, b) => a.atMs - b.atMs);
   const t0 = out[0]!.atMs;
   for (const e of out) e.atMs -= t0;
   return out;
+}
+
+/**
+ * Checks that every entry's hash_ids fit its input_length at `blockSize` tokens per block: each id needs at least one
+ * token, so input_length > (ids − 1) × blockSize (AIPerf's rule too). Tokens past ids × blockSize are the request's
+ * own. All problems at once.
+ */
+export function checkTraceBlocks(entries: readonly TraceEntry[], blockSize: number, file: string): void {
+  const issues: Issue[] = [];
+  for (const [i, e] of entries.entries()) {
+    const n = e.hashIds?.length ?? 0;
+    const line = e.line ?? i + 1;
+    if (n > 0 && e.isl <= (n - 1) * blockSize) {
+      issues.push({
+        code: 'TRACE_BLOCKS',
+        file,
+        line,
+        col: 1,
+        path: ['hash_ids'],
+        message: `line ${line}: ${n} hash_ids of ${blockSize} tokens need input_length > ${(n - 1) * blockSize}, got ${e.isl}`,
+        hint: `set the block size the trace was made with (Mooncake traces: ${MOONCAKE_BLOCK_SIZE})`,
+      });
+    }
+  }
+  if (issues.length > 0) throw new InvalidInputError(issues);
+}
+
+export interface TracePrefixStats {
+  requests: number;
+  inputTokens: number;
+  /** Prompt tokens an unbounded prefix cache would serve from earlier requests of the trace. */
+  hitTokens: number;
+  /** hitTokens / inputTokens. */
+  hitRate: number;
+}
+
+/**
+ * The trace's theoretical prefix-cache hit rate: requests in arrival order against an unbounded cache. A block hits
+ * when every block before it hit as well (prefix caching is by chained hashes) and an earlier request held the same
+ * block at that position; it contributes as many tokens as both requests have in it.
+ */
+export function tracePrefixStats(entries: readonly TraceEntry[], blockSize: number): TracePrefixStats {
+  // trie of block chains: node key = parent node id + hash id; value = node id and the most tokens seen in it
+  const nodes = new Map<string, { id: number; tokens: number }>();
+  let nextId = 1;
+  let inputTokens = 0;
+  let hitTokens = 0;
+  for (const e of entries) {
+    inputTokens += e.isl;
+    const ids = e.hashIds ?? [];
+    let parent = 0;
+    let chain = true;
+    for (let j = 0; j < ids.length; j++) {
+      const tokens = Math.max(0, Math.min(blockSize, e.isl - j * blockSize));
+      if (tokens === 0) break;
+      const key = `${parent}:${ids[j]}`;
+      const node = nodes.get(key);
+      if (node === undefined) {
+        chain = false;
+        const created = { id: nextId++, tokens };
+        nodes.set(key, created);
+        parent = created.id;
+        continue;
+      }
+      if (chain) {
+        hitTokens += Math.min(tokens, node.tokens);
+        // a block only partly held before ends the reusable prefix inside it
+        if (node.tokens < tokens) chain = false;
+      }
+      node.tokens = Math.max(node.tokens, tokens);
+      parent = node.id;
+    }
+  }
+  return { requests: entries.length, inputTokens, hitTokens, hitRate: inputTokens > 0 ? hitTokens / inputTokens : 0 };
 }
 
 export function loadTrace(file: string): TraceEntry[] {
@@ -192,46 +292,138 @@ export function loadTrace(file: string): TraceEntry[] {
   return parseTrace(text, file);
 }
 
-/** Serialises requests before the clock starts: the hot path only hands a Buffer to the socket. */
+/**
+ * Builds trace prompts whose shared hash_id prefixes are shared *text*: block `h` is `blockSize` words drawn from a
+ * generator seeded by (seed, h), every word a single token under the tokenizer with a leading space, so blocks
+ * concatenate without merging at their seams and a partial last block is the first k words of the full one. Tokens
+ * past the blocks are drawn per request and are unique to it. The same trace, seed and tokenizer give byte-identical
+ * prompts on every run, so a server with prefix caching sees exactly the reuse the trace describes.
+ */
+export class BlockPromptBuilder {
+  private readonly tok: BenchTokenizer;
+  private readonly seed: number;
+  readonly blockSize: number;
+  private readonly words: string[];
+  private readonly blocks = new Map<number, string[]>();
+
+  constructor(tok: BenchTokenizer, seed: number, blockSize: number) {
+    this.tok = tok;
+    this.seed = seed >>> 0;
+    this.blockSize = blockSize;
+    this.words = WORDS.map((w) => ` ${w}`).filter((w) => tok.encode(w).length === 1);
+    if (this.words.length < 16) {
+      throw new InvalidInputError([
+        {
+          code: 'TOKENIZER_NO_WORDS',
+          file: tok.name,
+          path: [],
+          message: `only ${this.words.length} common English words are single tokens under ${tok.name}; prefix-block prompts need at least 16`,
+          hint: 'use the model\'s own tokenizer.json or the built-in o200k_base',
+        },
+      ]);
+    }
+  }
+
+  private draw(rng: () => number, n: number, into: string[]): void {
+    for (let i = 0; i < n; i++) into.push(this.words[Math.floor(rng() * this.words.length)]!);
+  }
+
+  private block(hashId: number): string[] {
+    let b = this.blocks.get(hashId);
+    if (b === undefined) {
+      b = [];
+      // hash ids are up to 2^53: fold both halves into the stream's seed
+      const hi = Math.floor(hashId / 4294967296);
+      this.draw(createRng(Math.imul(this.seed ^ 0x9e3779b9, 0x85ebca6b) ^ (hashId >>> 0) ^ Math.imul(hi, 0xc2b2ae35)), this.blockSize, b);
+      this.blocks.set(hashId, b);
+    }
+    return b;
+  }
+
+  /** The prompt of trace request `index`: exactly `entry.isl` tokens under the tokenizer (checked by the caller). */
+  prompt(entry: Pick<TraceEntry, 'isl' | 'hashIds'>, index: number): string {
+    const parts: string[] = [];
+    const ids = entry.hashIds ?? [];
+    let left = entry.isl;
+    for (const h of ids) {
+      if (left <= 0) break;
+      const b = this.block(h);
+      const k = Math.min(this.blockSize, left);
+      for (let i = 0; i < k; i++) parts.push(b[i]!);
+      left -= k;
+    }
+    if (left > 0) this.draw(createRng(Math.imul(this.seed ^ 0x7a11, 0x27d4eb2d) ^ Math.imul(index + 1, 0x165667b1)), left, parts);
+    return parts.join('');
+  }
+
+  /** Token count check (the words are single tokens, so this holds unless a tokenizer merges across spaces). */
+  count(text: string): number {
+    return this.tok.count(text);
+  }
+}
+
+/** One request's lengths, and for trace replay its prefix blocks. */
+export interface RequestShape extends LengthPair {
+  hashIds?: number[] | undefined;
+}
+
+/**
+ * Serialises requests before the clock starts: the hot path only hands a Buffer to the socket. Trace shapes with
+ * hash_ids (or any shapes when `traceBlockSize` is set) get prefix-block prompts; everything else gets synthetic
+ * prompts. With `datasetEntries` below `count`, request i reuses prompt i mod datasetEntries.
+ */
 export function buildRequests(
   tok: BenchTokenizer,
   options: WorkloadOptions,
   count: number,
-  lengths?: readonly LengthPair[],
+  lengths?: readonly RequestShape[],
   startIndex = 0,
 ): PreparedRequest[] {
-  const synth = new PromptSynthesizer(tok, options.seed);
-  if (options.sharedPrefix) synth.setSharedPrefix(options.sharedPrefix);
+  const blockPrompts = lengths !== undefined && (options.traceBlockSize !== undefined || lengths.some((l) => l.hashIds !== undefined));
+  const blocks = blockPrompts ? new BlockPromptBuilder(tok, options.seed, options.traceBlockSize ?? MOONCAKE_BLOCK_SIZE) : undefined;
+  const synth = blocks ? undefined : new PromptSynthesizer(tok, options.seed);
+  if (synth && options.sharedPrefix) synth.setSharedPrefix(options.sharedPrefix);
   const rng = createRng(options.seed);
   const force = options.forceOutputLength ?? true;
+  const distinct = lengths === undefined && options.datasetEntries !== undefined ? Math.max(1, Math.min(count, options.datasetEntries)) : count;
+  const protos: { body: Buffer; inputTokens: number; outputTokens: number }[] = [];
+  for (let i = 0; i < distinct; i++) {
+    const shape = lengths?.[i];
+    const isl = shape?.isl ?? drawLength(options.isl, options.islSpread ?? 0, rng);
+    const osl = shape?.osl ?? drawLength(options.osl, options.oslSpread ?? 0, rng);
+    const prompt = blocks ? blocks.prompt({ isl, hashIds: shape?.hashIds }, startIndex + i) : synth!.prompt(Math.max(isl, options.sharedPrefix ?? 0));
+    protos.push({ body: Buffer.from(JSON.stringify(requestBody(options, prompt, osl, force))), inputTokens: tok.count(prompt), outputTokens: osl });
+  }
   const out: PreparedRequest[] = [];
   for (let i = 0; i < count; i++) {
-    const isl = lengths?.[i]?.isl ?? drawLength(options.isl, options.islSpread ?? 0, rng);
-    const osl = lengths?.[i]?.osl ?? drawLength(options.osl, options.oslSpread ?? 0, rng);
-    const prompt = synth.prompt(Math.max(isl, options.sharedPrefix ?? 0));
-    const body: Record<string, unknown> = { model: options.model };
-    if (options.api === 'chat') {
-      body['messages'] = [{ role: 'user', content: prompt }];
-      body['max_completion_tokens'] = osl;
-    } else {
-      body['prompt'] = prompt;
-      body['max_tokens'] = osl;
-    }
-    if (force) {
-      body['ignore_eos'] = true;
-      body['min_tokens'] = osl;
-    }
-    body['stream'] = true;
-    body['stream_options'] = options.continuousUsage ? { include_usage: true, continuous_usage_stats: true } : { include_usage: true };
-    if (options.extraBody) Object.assign(body, options.extraBody);
+    const p = protos[i % distinct]!;
     const index = startIndex + i;
-    out.push({
-      index,
-      requestId: `${options.requestIdPrefix}-${index}`,
-      body: Buffer.from(JSON.stringify(body)),
-      inputTokens: tok.count(prompt),
-      outputTokens: osl,
-    });
+    out.push({ index, requestId: `${options.requestIdPrefix}-${index}`, body: p.body, inputTokens: p.inputTokens, outputTokens: p.outputTokens });
   }
   return out;
+}
+
+/**
+ * The JSON body of one request. The output length is `max_tokens` (both APIs; chat also gets
+ * `max_completion_tokens`), forced with `ignore_eos` and `min_tokens` — what Dynamo's perf Jobs pass through
+ * AIPerf `--extra-inputs` (ai-dynamo/dynamo recipes/llama-3-70b/vllm/agg/perf.yaml @0d348a12). Extra body fields
+ * (temperature, repetition_penalty, nvext…) are merged last and win.
+ */
+export function requestBody(options: Pick<WorkloadOptions, 'api' | 'model' | 'continuousUsage' | 'extraBody'>, prompt: string, osl: number, force: boolean): Record<string, unknown> {
+  const body: Record<string, unknown> = { model: options.model };
+  if (options.api === 'chat') {
+    body['messages'] = [{ role: 'user', content: prompt }];
+    body['max_completion_tokens'] = osl;
+  } else {
+    body['prompt'] = prompt;
+  }
+  body['max_tokens'] = osl;
+  if (force) {
+    body['ignore_eos'] = true;
+    body['min_tokens'] = osl;
+  }
+  body['stream'] = true;
+  body['stream_options'] = options.continuousUsage ? { include_usage: true, continuous_usage_stats: true } : { include_usage: true };
+  if (options.extraBody) Object.assign(body, options.extraBody);
+  return body;
 }

@@ -1,4 +1,5 @@
-// `npm run calibrate`: fits the efficiency factors on the train half of data/perf-published.csv and writes
+// `npm run calibrate`: fits the bounded efficiency terms on data/perf-published.csv, scores them by leave-one-model-out
+// and leave-one-GPU-out refits, derives the uncertainty bands from those held-out residuals and writes
 // data/calibration.json (atomically). Deterministic: same inputs, same file (calibration.test.ts holds it to that).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +10,13 @@ const data = (f: string): string => fileURLToPath(new URL(`../data/${f}`, import
 const priors = JSON.parse(readFileSync(data('priors.json'), 'utf8')) as Priors;
 const text = calibrationFile(priors, readFileSync(data('perf-published.csv'), 'utf8'));
 writeFileAtomic.sync(data('calibration.json'), text);
-const { fit } = JSON.parse(text) as { fit: { trainRows: number; rule: string; trainMape: number; testMape: number; parameters: { name: string; prior: number; fitted: number }[] } };
-process.stdout.write(`calibrated on ${fit.trainRows} train rows (${fit.rule})\n`);
-for (const p of fit.parameters) process.stdout.write(`  ${p.name.padEnd(18)} prior ${p.prior.toPrecision(3).padStart(7)}  fitted ${p.fitted.toPrecision(3).padStart(7)}\n`);
-process.stdout.write(`train MAPE ${fit.trainMape.toFixed(1)} %, held-back test MAPE ${fit.testMape.toFixed(1)} %\n`);
+interface Fold { fold: string; rows: number; mapePct: number }
+const { fit } = JSON.parse(text) as {
+  fit: { rows: number; trainMapePct: number; parameters: { name: string; prior: number; fitted: number }[]; heldOut: { lomo: { mapePct: number; folds: Fold[] }; logo: { mapePct: number; folds: Fold[] } } };
+};
+process.stdout.write(`fitted on ${fit.rows} published rows\n`);
+for (const p of fit.parameters) process.stdout.write(`  ${p.name.padEnd(20)} prior ${p.prior.toPrecision(3).padStart(7)}  fitted ${p.fitted.toPrecision(3).padStart(7)}\n`);
+const folds = (fs: Fold[]): string => fs.map((f) => `${f.fold} ${f.mapePct.toFixed(1)} %`).join(', ');
+process.stdout.write(`in-sample MAPE ${fit.trainMapePct.toFixed(1)} %\n`);
+process.stdout.write(`leave-one-model-out MAPE ${fit.heldOut.lomo.mapePct.toFixed(1)} % (${folds(fit.heldOut.lomo.folds)})\n`);
+process.stdout.write(`leave-one-GPU-out MAPE ${fit.heldOut.logo.mapePct.toFixed(1)} % (${folds(fit.heldOut.logo.folds)})\n`);

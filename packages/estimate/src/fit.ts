@@ -1,60 +1,81 @@
-import { parseCsv, publishedCases, splitOf, type PublishedCase } from './published.ts';
+import { parseCsv, publishedCases, type PublishedCase } from './published.ts';
 import { referenceGpus } from './reference.ts';
 import { serveAgg } from './serve.ts';
 import { buildStepModel } from './step.ts';
-import type { BackendName, Calibration, Efficiency, EngineLimits, Gpu } from './types.ts';
+import type { BackendCalibration, BackendName, BandTable, Calibration, Efficiency, EngineLimits, Gpu, Scheduling } from './types.ts';
 
 type Param = keyof Efficiency;
 
-/** data/priors.json: where the fit starts and how far it may move. */
+/** data/priors.json: where the fit starts, how far it may move, and the engines' scheduling facts. */
 export interface Priors {
   version: number;
   gpuFamilies: Record<string, string>;
   networkGBs: Record<string, number>;
   prior: Efficiency;
   priorByFamily: Record<string, Partial<Efficiency>>;
+  priorByBackend: Partial<Record<BackendName, Partial<Efficiency>>>;
   sigma: Partial<Record<Param, number>> & { residual: number };
+  bounds: Partial<Record<Param, [number, number]>>;
+  /** Parameters the fit moves; `perFamily` ones per GPU family, `perBackend` ones per backend, the rest shared. */
   fitted: Param[];
   perFamily: Param[];
+  perBackend: Param[];
+  /** Band σ where no held-out residual exists, by metric. */
+  bandPriorSigma: Record<string, number>;
   backends: Record<
     BackendName,
-    { limits: EngineLimits; note: string; relativeTo?: BackendName; scale?: Partial<Record<Param, number>> }
+    { limits: EngineLimits; smallGpuLimits?: Partial<EngineLimits>; largeGpuMinGiB?: number; largeGpuExclude?: string[]; scheduling: Scheduling; note: string }
   >;
 }
 
-const CAP: Partial<Record<Param, number>> = { mfu: 0.95, bwEff: 0.98, commEff: 0.95 };
-
-function clampEff(e: Efficiency): Efficiency {
-  const out = { ...e };
-  for (const [k, cap] of Object.entries(CAP) as [Param, number][]) out[k] = Math.min(out[k], cap);
-  return out;
+/** A fitted parameter: `gemmEff.hopper` (per family), `stepMs@trtllm` (per backend) or `kernelUs` (shared). */
+interface ParamSlot {
+  name: string;
+  param: Param;
+  family?: string | undefined;
+  backend?: BackendName | undefined;
 }
 
-function priorFor(priors: Priors, family: string): Efficiency {
-  return { ...priors.prior, ...(priors.priorByFamily[family] ?? {}) };
+function clampTo(priors: Priors, param: Param, v: number): number {
+  const b = priors.bounds[param];
+  return b ? Math.min(b[1], Math.max(b[0], v)) : v;
 }
 
-/** Calibration that uses the priors unchanged (what the fit starts from). */
-export function priorCalibration(priors: Priors): Calibration {
-  return materialise(priors, {}, {});
+function priorValue(priors: Priors, param: Param, family: string, backend: BackendName): number {
+  return { ...priors.prior, ...(priors.priorByFamily[family] ?? {}), ...(priors.priorByBackend[backend] ?? {}) }[param];
 }
 
-/** Builds a Calibration from fitted TensorRT-LLM factors; other backends derive from it by their prior scales. */
-function materialise(priors: Priors, shared: Partial<Efficiency>, perFamily: Record<string, Partial<Efficiency>>): Calibration {
+/**
+ * Builds a Calibration from fitted values. Hardware-efficiency terms (GEMM, attention, HBM, kernel and collective
+ * costs, routing skew) are properties of the GPU and its kernels and are shared by the backends; host terms
+ * (per-step and per-sequence time) are per backend. A backend or family without fitted values keeps its priors.
+ */
+function materialise(priors: Priors, values: Record<string, number>): Calibration {
   const families = [...new Set([...Object.values(priors.gpuFamilies), 'default'])];
-  const base: Record<string, Efficiency> = {};
-  for (const f of families) base[f] = clampEff({ ...priorFor(priors, f), ...shared, ...(perFamily[f] ?? {}) });
   const backends = {} as Calibration['backends'];
   for (const [name, b] of Object.entries(priors.backends) as [BackendName, Priors['backends'][BackendName]][]) {
     const fams: Record<string, Efficiency> = {};
     for (const f of families) {
-      const e = { ...base[f]! };
-      for (const [k, s] of Object.entries(b.scale ?? {}) as [Param, number][]) e[k] *= s;
-      fams[f] = clampEff(e);
+      const e = {} as Efficiency;
+      for (const param of Object.keys(priors.prior) as Param[]) {
+        const v = values[`${param}.${f}`] ?? values[`${param}@${name}`] ?? values[param] ?? priorValue(priors, param, f, name);
+        e[param] = clampTo(priors, param, v);
+      }
+      fams[f] = e;
     }
-    backends[name] = { limits: b.limits, families: fams, fitted: !b.relativeTo, note: b.note };
+    const fittedHost = priors.perBackend.some((p) => values[`${p}@${name}`] !== undefined);
+    const bc: BackendCalibration = { limits: b.limits, scheduling: b.scheduling, families: fams, fitted: fittedHost, note: b.note };
+    if (b.smallGpuLimits) bc.smallGpuLimits = b.smallGpuLimits;
+    if (b.largeGpuMinGiB !== undefined) bc.largeGpuMinGiB = b.largeGpuMinGiB;
+    if (b.largeGpuExclude) bc.largeGpuExclude = b.largeGpuExclude;
+    backends[name] = bc;
   }
   return { version: priors.version, gpuFamilies: priors.gpuFamilies, networkGBs: priors.networkGBs, backends };
+}
+
+/** Calibration that uses the priors unchanged (what the fit starts from). */
+export function priorCalibration(priors: Priors): Calibration {
+  return materialise(priors, {});
 }
 
 export function referenceGpu(id: string): Gpu {
@@ -65,13 +86,6 @@ export function referenceGpu(id: string): Gpu {
 
 /** The estimator's prediction for a published case (same units as the case's value). */
 export function predictCase(c: PublishedCase, calibration: Calibration): number {
-  const b = calibration.backends[c.backend];
-  const limits: EngineLimits = {
-    ...b.limits,
-    ...(c.maxBatch !== undefined ? { maxBatch: c.maxBatch } : {}),
-    ...(c.maxNumTokens !== undefined ? { maxNumTokens: c.maxNumTokens } : {}),
-  };
-  const cal: Calibration = { ...calibration, backends: { ...calibration.backends, [c.backend]: { ...b, limits } } };
   const m = buildStepModel({
     arch: c.model.architecture,
     gpu: referenceGpu(c.gpuId),
@@ -79,11 +93,14 @@ export function predictCase(c: PublishedCase, calibration: Calibration): number 
     parallelism: { tp: c.tp, ep: c.ep, attentionDp: c.attentionDp },
     dtype: c.dtype,
     kvDtype: c.kvDtype,
-    calibration: cal,
+    calibration,
+    limits: { ...(c.maxBatch !== undefined ? { maxBatch: c.maxBatch } : {}), ...(c.maxNumTokens !== undefined ? { maxNumTokens: c.maxNumTokens } : {}) },
   });
   const replicas = Math.max(1, Math.floor(c.numGpus / c.tp));
-  const conc = c.concurrency === 'max' ? replicas * Math.max(1, m.maxBatch(c.isl + c.osl)) : c.concurrency;
-  const r = serveAgg(m, replicas, { isl: c.isl, osl: c.osl }, conc);
+  const conc = c.concurrency === 'max' ? replicas * Math.max(1, m.batchFor(c.isl, c.osl)) : c.concurrency;
+  // offline runs (trtllm-bench, MLPerf Offline) queue every request into the engine at once (no API server) and run
+  // for many batch lifetimes: the steady state, with the first wave a negligible share
+  const r = serveAgg(m, replicas, { isl: c.isl, osl: c.osl, arrival: 'burst', requestsPerSlot: Number.POSITIVE_INFINITY, client: 'offline' }, conc);
   return c.metric === 'outputTokensPerSecond' ? r.outputTokensPerSecond : r.tokensPerSecondPerUser;
 }
 
@@ -95,7 +112,7 @@ export function nelderMead(f: (x: number[]) => number, x0: number[], step = 0.3,
     simplex.sort((a, b) => a.v - b.v);
     const best = simplex[0]!;
     const worst = simplex[n]!;
-    if (Math.abs(worst.v - best.v) < 1e-10) break;
+    if (Math.abs(worst.v - best.v) < 1e-8) break;
     const centroid = x0.map((_, j) => simplex.slice(0, n).reduce((s, p) => s + p.x[j]!, 0) / n);
     const at = (t: number): number[] => centroid.map((c, j) => c + t * (worst.x[j]! - c));
     const xr = at(-1);
@@ -118,72 +135,112 @@ export function nelderMead(f: (x: number[]) => number, x0: number[], step = 0.3,
 }
 
 export interface FitReport {
-  rule: string;
-  trainRows: number;
-  testRows: number;
+  rows: number;
   objective: number;
   trainMape: number;
   parameters: { name: string; prior: number; fitted: number }[];
 }
 
 /**
- * MAP fit on the train half: minimise Σ (ln(pred/measured)/σ_r)² + Σ ((ln θ − ln θ₀)/σ_θ)² over the TensorRT-LLM
- * efficiency factors — `perFamily` ones per GPU family present in the train half, the others shared.
+ * MAP fit: minimise Σ (ln(pred/measured)/σ_r)² + Σ ((ln θ − ln θ₀)/σ_θ)² over the fitted terms, within their bounds.
+ * Per-family terms exist only for families with rows, per-backend terms only for backends with rows: the rest keep
+ * their priors.
  */
-export function fitCalibration(priors: Priors, cases: PublishedCase[]): { calibration: Calibration; report: FitReport } {
-  const train = cases.filter((c) => splitOf(c.key) === 'train' && c.backend === 'trtllm');
-  const test = cases.filter((c) => splitOf(c.key) === 'test');
-  const families = [...new Set(train.map((c) => priors.gpuFamilies[c.gpuId] ?? 'default'))].sort();
-  const shared = priors.fitted.filter((p) => !priors.perFamily.includes(p));
-  const names: { name: string; param: Param; family?: string }[] = [
-    ...shared.map((p) => ({ name: p, param: p })),
-    ...families.flatMap((f) => priors.perFamily.map((p) => ({ name: `${p}.${f}`, param: p, family: f }))),
-  ];
-  const priorValue = (n: (typeof names)[number]): number => priorFor(priors, n.family ?? 'default')[n.param];
-  const x0 = names.map((n) => Math.log(priorValue(n)));
-  const build = (x: number[]): Calibration => {
-    const sh: Partial<Efficiency> = {};
-    const pf: Record<string, Partial<Efficiency>> = {};
-    names.forEach((n, i) => {
-      const v = Math.exp(x[i]!);
-      if (n.family) (pf[n.family] ??= {})[n.param] = v;
-      else sh[n.param] = v;
-    });
-    return materialise(priors, sh, pf);
-  };
+export function fitCalibration(priors: Priors, cases: PublishedCase[], iterations = 700): { calibration: Calibration; report: FitReport } {
+  const families = [...new Set(cases.map((c) => priors.gpuFamilies[c.gpuId] ?? 'default'))].sort();
+  const backends = [...new Set(cases.map((c) => c.backend))].sort();
+  const slots: ParamSlot[] = [];
+  for (const param of priors.fitted) {
+    if (priors.perFamily.includes(param)) for (const f of families) slots.push({ name: `${param}.${f}`, param, family: f });
+    else if (priors.perBackend.includes(param)) for (const b of backends) slots.push({ name: `${param}@${b}`, param, backend: b });
+    else slots.push({ name: param, param });
+  }
+  const p0 = slots.map((s) => priorValue(priors, s.param, s.family ?? 'default', s.backend ?? 'trtllm'));
+  const x0 = p0.map(Math.log);
+  const valuesOf = (x: number[]): Record<string, number> => Object.fromEntries(slots.map((s, i) => [s.name, clampTo(priors, s.param, Math.exp(x[i]!))]));
   const objective = (x: number[]): number => {
-    const cal = build(x);
+    const cal = materialise(priors, valuesOf(x));
     let s = 0;
-    for (const c of train) {
+    for (const c of cases) {
       const p = predictCase(c, cal);
       const r = p > 0 && Number.isFinite(p) ? Math.log(p / c.value) : 5;
       s += (r / priors.sigma.residual) ** 2;
     }
-    names.forEach((n, i) => {
-      const sig = priors.sigma[n.param] ?? 0.5;
+    slots.forEach((slot, i) => {
+      const sig = priors.sigma[slot.param] ?? 0.5;
       s += ((x[i]! - x0[i]!) / sig) ** 2;
     });
     return s;
   };
-  const best = nelderMead(objective, x0);
-  const calibration = build(best.x);
-  const trainMape = mape(train.map((c) => ({ predicted: predictCase(c, calibration), measured: c.value })));
+  const best = nelderMead(objective, x0, 0.2, iterations);
+  const values = valuesOf(best.x);
+  const calibration = materialise(priors, values);
+  const trainMape = mape(cases.map((c) => ({ predicted: predictCase(c, calibration), measured: c.value })));
   return {
     calibration,
-    report: {
-      rule: 'row key = source|model|gpu|num_gpus|precision|tp|ep|mode|isl|osl|concurrency|metric; train = FNV-1a(key) even, test = odd',
-      trainRows: train.length,
-      testRows: test.length,
-      objective: best.value,
-      trainMape,
-      parameters: names.map((n, i) => ({ name: n.name, prior: priorValue(n), fitted: Math.exp(best.x[i]!) })),
-    },
+    report: { rows: cases.length, objective: best.value, trainMape, parameters: slots.map((s, i) => ({ name: s.name, prior: p0[i]!, fitted: values[s.name]! })) },
   };
 }
 
 export function mape(points: { predicted: number; measured: number }[]): number {
   if (points.length === 0) return Number.NaN;
   return (points.reduce((s, p) => s + Math.abs(p.predicted - p.measured) / p.measured, 0) / points.length) * 100;
+}
+
+/** What a published row measures, for slices and bands: offline tables measure throughput (TPOT·batch at the batch cap). */
+export function caseMetric(c: PublishedCase): 'throughput' | 'tpot' {
+  return c.metric === 'outputTokensPerSecond' ? 'throughput' : 'tpot';
+}
+
+/** The fold a case belongs to when its model (family of checkpoints of one architecture) or its GPU is held out. */
+export function foldOf(c: PublishedCase, by: 'model' | 'gpu'): string {
+  return by === 'model' ? c.model.id : c.gpuId;
+}
+
+/** Slice of the per-slice error table: backend × GPU × model family × metric. */
+export function sliceOf(c: PublishedCase): string {
+  return `${c.backend}|${c.gpuId}|${c.model.architecture.family}|${caseMetric(c)}`;
+}
+
+export interface HeldOutPrediction {
+  key: string;
+  fold: string;
+  slice: string;
+  backend: BackendName;
+  gpuFamily: string;
+  modelFamily: string;
+  metric: string;
+  predicted: number;
+  measured: number;
+}
+
+/**
+ * Leave-one-out by model or by GPU: for each value, fit on every other row, predict the held-out rows. Nothing of a
+ * held-out fold is seen by its fit.
+ */
+export function crossValidate(priors: Priors, cases: PublishedCase[], by: 'model' | 'gpu', iterations = 700): { folds: { fold: string; rows: number; mapePct: number }[]; predictions: HeldOutPrediction[] } {
+  const folds = [...new Set(cases.map((c) => foldOf(c, by)))].sort();
+  const predictions: HeldOutPrediction[] = [];
+  const out: { fold: string; rows: number; mapePct: number }[] = [];
+  for (const fold of folds) {
+    const test = cases.filter((c) => foldOf(c, by) === fold);
+    const train = cases.filter((c) => foldOf(c, by) !== fold);
+    const { calibration } = fitCalibration(priors, train, iterations);
+    const pts = test.map((c) => ({
+      key: c.key,
+      fold,
+      slice: sliceOf(c),
+      backend: c.backend,
+      gpuFamily: priors.gpuFamilies[c.gpuId] ?? 'default',
+      modelFamily: c.model.architecture.family,
+      metric: caseMetric(c),
+      predicted: predictCase(c, calibration),
+      measured: c.value,
+    }));
+    predictions.push(...pts);
+    out.push({ fold, rows: test.length, mapePct: mape(pts) });
+  }
+  return { folds: out, predictions };
 }
 
 export interface AccuracyRow {
@@ -193,34 +250,95 @@ export interface AccuracyRow {
   worst: { key: string; predicted: number; measured: number; errorPct: number } | undefined;
 }
 
-/** MAPE per model × GPU × backend (and overall) over the given cases. */
-export function accuracyTable(cases: PublishedCase[], calibration: Calibration): { groups: AccuracyRow[]; overall: AccuracyRow } {
-  const byGroup = new Map<string, { key: string; predicted: number; measured: number }[]>();
-  const all: { key: string; predicted: number; measured: number }[] = [];
-  for (const c of cases) {
-    const g = `${c.model.id} × ${c.gpuId} × ${c.backend}`;
-    const p = { key: c.key, predicted: predictCase(c, calibration), measured: c.value };
-    (byGroup.get(g) ?? byGroup.set(g, []).get(g)!).push(p);
-    all.push(p);
-  }
-  const row = (group: string, pts: typeof all): AccuracyRow => {
-    const worst = pts
-      .map((p) => ({ ...p, errorPct: ((p.predicted - p.measured) / p.measured) * 100 }))
-      .sort((a, b) => Math.abs(b.errorPct) - Math.abs(a.errorPct))[0];
-    return { group, rows: pts.length, mapePct: mape(pts), worst };
-  };
-  const groups = [...byGroup.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([g, pts]) => row(g, pts));
-  return { groups, overall: row('overall', all) };
+function accuracyRow(group: string, pts: { key: string; predicted: number; measured: number }[]): AccuracyRow {
+  const worst = pts
+    .map((p) => ({ key: p.key, predicted: p.predicted, measured: p.measured, errorPct: ((p.predicted - p.measured) / p.measured) * 100 }))
+    .sort((a, b) => Math.abs(b.errorPct) - Math.abs(a.errorPct))[0];
+  return { group, rows: pts.length, mapePct: mape(pts), worst };
 }
 
-/** The committed `data/calibration.json`: the fit on the train half plus its report; one function for the script and its drift test. */
+/** MAPE of predictions grouped by a key (and overall). */
+export function groupAccuracy<T extends { key: string; predicted: number; measured: number }>(pts: T[], keyOf: (p: T) => string): { groups: AccuracyRow[]; overall: AccuracyRow } {
+  const by = new Map<string, T[]>();
+  for (const p of pts) (by.get(keyOf(p)) ?? by.set(keyOf(p), []).get(keyOf(p))!).push(p);
+  const groups = [...by.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([g, ps]) => accuracyRow(g, ps));
+  return { groups, overall: accuracyRow('overall', pts) };
+}
+
+/** MAPE per model × GPU × backend (and overall) of a calibration over the given cases. */
+export function accuracyTable(cases: PublishedCase[], calibration: Calibration): { groups: AccuracyRow[]; overall: AccuracyRow } {
+  const pts = cases.map((c) => ({ key: c.key, group: `${c.model.id} × ${c.gpuId} × ${c.backend}`, predicted: predictCase(c, calibration), measured: c.value }));
+  return groupAccuracy(pts, (p) => p.group);
+}
+
+const BAND_MIN_RESIDUALS = 3;
+
+/**
+ * Log-normal bands from held-out residuals ln(measured/predicted): σ per slice (backend × GPU family × model family ×
+ * metric) with ≥ 3 residuals, else per backend × metric, else per metric; a backend with no held-out residual at all
+ * gets the prior σ (its figures are unvalidated). Throughput residuals stand for TPOT too (an offline row measures
+ * batch/TPOT at the batch cap).
+ */
+export function bandTable(priors: Priors, predictions: HeldOutPrediction[]): BandTable {
+  const sig = (rs: number[]): { sigma: number; n: number } => ({ sigma: Math.sqrt(rs.reduce((s, r) => s + r * r, 0) / rs.length), n: rs.length });
+  const groups = (keyOf: (p: HeldOutPrediction, metric: string) => string): Record<string, { sigma: number; n: number }> => {
+    const by = new Map<string, number[]>();
+    for (const p of predictions) {
+      const r = Math.log(p.measured / p.predicted);
+      const metrics = p.metric === 'throughput' ? ['throughput', 'tpot'] : [p.metric];
+      for (const m of metrics) (by.get(keyOf(p, m)) ?? by.set(keyOf(p, m), []).get(keyOf(p, m))!).push(r);
+    }
+    return Object.fromEntries([...by.entries()].filter(([, rs]) => rs.length >= BAND_MIN_RESIDUALS).sort(([a], [b]) => a.localeCompare(b)).map(([k, rs]) => [k, sig(rs)]));
+  };
+  return {
+    z: 1.645,
+    slices: groups((p, m) => `${p.backend}|${p.gpuFamily}|${p.modelFamily}|${m}`),
+    byBackendMetric: groups((p, m) => `${p.backend}|${m}`),
+    byMetric: groups((_p, m) => m),
+    prior: priors.bandPriorSigma,
+    minResiduals: BAND_MIN_RESIDUALS,
+  };
+}
+
+/** σ of the band for one figure; where it comes from is part of the answer (slice, backend, or prior). */
+export function bandSigma(bands: BandTable | undefined, q: { backend: BackendName; gpuFamily: string; modelFamily: string; metric: 'ttft' | 'tpot' | 'throughput' }): { sigma: number; from: 'slice' | 'backend' | 'prior' } {
+  const prior = bands?.prior[q.metric] ?? 0.5;
+  if (!bands) return { sigma: prior, from: 'prior' };
+  const s = bands.slices[`${q.backend}|${q.gpuFamily}|${q.modelFamily}|${q.metric}`];
+  if (s) return { sigma: Math.max(s.sigma, 0.05), from: 'slice' };
+  const b = bands.byBackendMetric[`${q.backend}|${q.metric}`];
+  // a slice without its own residuals gets the wider of its backend's σ and half the prior: an unseen model family or
+  // GPU is not as well known as the seen ones
+  if (b) return { sigma: Math.max(b.sigma, prior / 2), from: 'backend' };
+  return { sigma: prior, from: 'prior' };
+}
+
+/** The committed `data/calibration.json`: the fit on all rows, its LOMO/LOGO error and bands; one function for the script and its drift test. */
 export function calibrationFile(priors: Priors, csv: string): string {
   const { cases, skipped } = publishedCases(parseCsv(csv));
   const { calibration, report } = fitCalibration(priors, cases);
-  const test = accuracyTable(cases.filter((c) => splitOf(c.key) === 'test'), calibration);
+  const lomo = crossValidate(priors, cases, 'model');
+  const logo = crossValidate(priors, cases, 'gpu');
+  const all = [...lomo.predictions, ...logo.predictions];
+  const round = (x: number): number => Number(x.toPrecision(6));
+  const slices = (preds: HeldOutPrediction[]) => groupAccuracy(preds, (p) => p.slice).groups.map((g) => ({ slice: g.group, rows: g.rows, mapePct: round(g.mapePct) }));
   const out = {
     ...calibration,
-    fit: { ...report, testMape: test.overall.mapePct, skippedRows: skipped.length, data: 'data/perf-published.csv', priors: 'data/priors.json' },
+    bands: bandTable(priors, all),
+    fit: {
+      data: 'data/perf-published.csv',
+      priors: 'data/priors.json',
+      rows: report.rows,
+      skippedRows: skipped.length,
+      objective: round(report.objective),
+      trainMapePct: round(report.trainMape),
+      parameters: report.parameters.map((p) => ({ name: p.name, prior: round(p.prior), fitted: round(p.fitted) })),
+      heldOut: {
+        protocol: 'leave-one-model-out and leave-one-GPU-out: each fold refits every fitted term on the other rows and predicts the held-out rows',
+        lomo: { mapePct: round(mape(lomo.predictions)), folds: lomo.folds.map((f) => ({ ...f, mapePct: round(f.mapePct) })), slices: slices(lomo.predictions) },
+        logo: { mapePct: round(mape(logo.predictions)), folds: logo.folds.map((f) => ({ ...f, mapePct: round(f.mapePct) })), slices: slices(logo.predictions) },
+      },
+    },
   };
-  return `${JSON.stringify(out, null, 2)}\n`;
+  return `${JSON.stringify(out, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? round(v) : v), 2)}\n`;
 }

@@ -10,16 +10,20 @@ export {
   weightBytes,
 } from './facts.ts';
 export type { ParamCounts, WeightBytes } from './facts.ts';
-export { buildStepModel, defaultKvDtype, efficiencyFor, gpuFamily } from './step.ts';
+export { buildStepModel, correctionFor, defaultKvDtype, efficiencyFor, engineLimitsFor, gpuFamily } from './step.ts';
 export type { MemoryPlan, StepModel, StepModelInput } from './step.ts';
-export { estimate, kvLinkGBs, packedPrefillMs, prefillMs, serveAgg, serveDisagg } from './serve.ts';
+export { DEFAULT_REQUESTS_PER_SLOT, estimate, kvLinkGBs, packedPrefillMs, prefillMs, serveAgg, serveDisagg } from './serve.ts';
 export type { EstimateInput, ServingResult } from './serve.ts';
 export { dominates, meetsSla, paretoFront, search } from './search.ts';
 export type { Candidate, RankedConfig, SearchInput, SearchResult, Sla } from './search.ts';
 export { fnv1a, parseCsv, publishedCases, rowKey, splitOf } from './published.ts';
 export type { PublishedCase, PublishedRow, SkippedRow } from './published.ts';
-export { accuracyTable, calibrationFile, fitCalibration, mape, nelderMead, predictCase, priorCalibration, referenceGpu } from './fit.ts';
-export type { AccuracyRow, FitReport, Priors } from './fit.ts';
+export { accuracyTable, bandSigma, bandTable, calibrationFile, caseMetric, crossValidate, fitCalibration, foldOf, groupAccuracy, mape, nelderMead, predictCase, priorCalibration, referenceGpu, sliceOf } from './fit.ts';
+export type { AccuracyRow, FitReport, HeldOutPrediction, Priors } from './fit.ts';
+export { estimateBand } from './band.ts';
+export { CORRECTIONS_DIR, correctionFileName, correctionFileText, parseCorrection, readCorrections, refitCorrection, withCorrection, workspaceCalibration, writeCorrection } from './corrections.ts';
+export type { CorrectionTarget, MeasuredServingPoint, RefitPoint } from './corrections.ts';
+export type { BandBasis, EstimateBand } from './band.ts';
 export { referenceGpus, referenceModels } from './reference.ts';
 export type { ReferenceModel } from './reference.ts';
 export { defaultCalibration, defaultPriors, publishedCsvUrl } from './calibration-data.ts';
@@ -28,6 +32,9 @@ export type { EstimatorSimulation, EstimatorStepTimeModel, RecipeForEstimate, Si
 export type {
   Architecture,
   BackendCalibration,
+  BandTable,
+  Correction,
+  Scheduling,
   BackendName,
   Calibration,
   Deployment,

@@ -114,11 +114,11 @@ export function search(input: SearchInput): SearchResult {
   const modes = input.modes ?? ['agg', 'disagg'];
   const tps = TP_CHOICES.filter((t) => t <= input.gpuBudget);
   const models = new Map<string, StepModel>();
-  const modelFor = (backend: BackendName, tp: number): StepModel => {
-    const key = `${backend}/${tp}`;
+  const modelFor = (backend: BackendName, tp: number, ep: number): StepModel => {
+    const key = `${backend}/${tp}/${ep}`;
     let m = models.get(key);
     if (!m) {
-      m = buildStepModel({ arch, gpu, backend, parallelism: { tp, ep: arch.moe ? tp : 1 }, dtype: input.dtype, kvDtype: input.kvDtype, calibration: input.calibration });
+      m = buildStepModel({ arch, gpu, backend, parallelism: { tp, ep }, dtype: input.dtype, kvDtype: input.kvDtype, calibration: input.calibration });
       models.set(key, m);
     }
     return m;
@@ -128,39 +128,43 @@ export function search(input: SearchInput): SearchResult {
   const add = (c: Candidate): void => {
     (byConfig.get(c.config) ?? byConfig.set(c.config, []).get(c.config)!).push(c);
   };
-  const pool = (tp: number, replicas: number) => ({ tp, ep: arch.moe ? tp : 1, replicas });
+  // MoE experts: tensor-parallel (every engine's default) or expert-parallel over the replica's GPUs
+  const shardings = (tp: number): { tp: number; ep: number }[] => (arch.moe && tp > 1 ? [{ tp, ep: 1 }, { tp, ep: tp }] : [{ tp, ep: 1 }]);
+  const label = (s: { tp: number; ep: number }): string => `tp${s.tp}${s.ep > 1 ? `ep${s.ep}` : ''}`;
+  const pool = (s: { tp: number; ep: number }, replicas: number) => ({ tp: s.tp, ep: s.ep, replicas });
+  const layouts = tps.flatMap(shardings);
 
   for (const backend of input.backends) {
     if (modes.includes('agg')) {
-      for (const tp of tps) {
-        const m = modelFor(backend, tp);
-        const bmax = m.maxBatch(w.isl + w.osl);
-        for (let r = 1; r * tp <= input.gpuBudget; r++) {
-          const config = `${backend} agg ${r}×tp${tp}`;
+      for (const sh of layouts) {
+        const m = modelFor(backend, sh.tp, sh.ep);
+        const bmax = m.batchFor(w.isl, w.osl);
+        for (let r = 1; r * sh.tp <= input.gpuBudget; r++) {
+          const config = `${backend} agg ${r}×${label(sh)}`;
           if (!m.memory.weightsFit || bmax < 1) {
             unfit.set(config, fitReason(m, w));
             continue;
           }
-          const deployment: Deployment = { backend, dtype: input.dtype, kvDtype: m.kvDtype, mode: 'agg', agg: pool(tp, r) };
-          for (const c of concurrencyLevels(r * bmax)) add({ config, deployment, gpus: r * tp, concurrency: c, result: serveAgg(m, r, w, c) });
+          const deployment: Deployment = { backend, dtype: input.dtype, kvDtype: m.kvDtype, mode: 'agg', agg: pool(sh, r) };
+          for (const c of concurrencyLevels(r * bmax)) add({ config, deployment, gpus: r * sh.tp, concurrency: c, result: serveAgg(m, r, w, c) });
         }
       }
     }
     if (modes.includes('disagg')) {
-      for (const tpP of tps) {
-        const mp = modelFor(backend, tpP);
-        for (const tpD of tps) {
-          const md = modelFor(backend, tpD);
-          const bmax = md.maxBatch(w.isl + w.osl);
-          for (let rp = 1; rp * tpP + tpD <= input.gpuBudget; rp++) {
-            for (let rd = 1; rp * tpP + rd * tpD <= input.gpuBudget; rd++) {
-              const config = `${backend} disagg p${rp}×tp${tpP} d${rd}×tp${tpD}`;
-              const total = rp * tpP + rd * tpD;
+      for (const shP of layouts) {
+        const mp = modelFor(backend, shP.tp, shP.ep);
+        for (const shD of layouts) {
+          const md = modelFor(backend, shD.tp, shD.ep);
+          const bmax = md.batchFor(w.isl, w.osl);
+          for (let rp = 1; rp * shP.tp + shD.tp <= input.gpuBudget; rp++) {
+            for (let rd = 1; rp * shP.tp + rd * shD.tp <= input.gpuBudget; rd++) {
+              const config = `${backend} disagg p${rp}×${label(shP)} d${rd}×${label(shD)}`;
+              const total = rp * shP.tp + rd * shD.tp;
               if (!mp.memory.weightsFit || !md.memory.weightsFit || bmax < 1) {
                 unfit.set(config, fitReason(mp.memory.weightsFit ? md : mp, w));
                 continue;
               }
-              const deployment: Deployment = { backend, dtype: input.dtype, kvDtype: md.kvDtype, mode: 'disagg', prefill: pool(tpP, rp), decode: pool(tpD, rd) };
+              const deployment: Deployment = { backend, dtype: input.dtype, kvDtype: md.kvDtype, mode: 'disagg', prefill: pool(shP, rp), decode: pool(shD, rd) };
               const link = kvLinkGBs(gpu, input.calibration, total);
               for (const c of concurrencyLevels(rd * bmax)) add({ config, deployment, gpus: total, concurrency: c, result: serveDisagg(mp, rp, md, rd, w, c, link) });
             }

@@ -10,11 +10,16 @@ export interface ServingResult extends Estimate {
   requestsPerSecond: number;
   /** What bounds throughput at this concurrency. */
   limitedBy: 'latency' | 'batch' | 'prefill' | 'decode' | 'memory';
+  /** Part of TTFT spent outside the engine steps (HTTP, tokenisation), ms. */
+  requestMs: number;
+  /** Mean TTFT of the first wave of a burst start, and of the requests after it (ms; equal without a burst). */
+  firstWaveTtftMs: number;
+  steadyTtftMs: number;
 }
 
 /** Time for one prompt of `isl` tokens, cut into chunks that share each step with `decodeSeqs` decoding sequences. */
 export function prefillMs(m: StepModel, isl: number, decodeSeqs: number, contextTokens: number): number {
-  const budget = Math.max(256, m.limits.maxNumTokens - decodeSeqs);
+  const budget = m.scheduling.chunkedPrefill ? Math.max(256, m.limits.maxNumTokens - decodeSeqs) : Math.max(isl, m.limits.maxNumTokens - decodeSeqs);
   let done = 0;
   let ms = 0;
   while (done < isl) {
@@ -33,27 +38,224 @@ export function packedPrefillMs(m: StepModel, isl: number): number {
   return m.step({ prefillTokens: pack * isl, prefillAttended: (pack * isl * isl) / 2, decodeSequences: 0, contextTokens: 0 }).totalMs / pack;
 }
 
-/**
- * Mean decode step (the ITL) of a batch of `b` that carries the other requests' prompts: (b−1)·ISL/OSL prompt tokens
- * per step on average. Prompts are not spread evenly: a step carries whole prompts (or budget-sized chunks of long
- * ones), so the mean is a mix of steps with k and k+1 chunks. Because a step is the max of a compute and a memory
- * term, the mix is slower than a step carrying the average (what a batching engine shows as ITL spikes).
- */
-function decodeItl(m: StepModel, w: Workload, b: number): number {
-  const ctx = b * (w.isl + w.osl / 2);
-  const perStep = ((b - 1) * w.isl) / w.osl;
-  const budget = Math.max(256, m.limits.maxNumTokens - b);
-  const chunk = Math.min(w.isl, budget);
-  const units = perStep / chunk;
-  const k = Math.floor(units);
-  const frac = units - k;
-  // Beyond the token budget the prompts take extra steps; charging them to this step keeps the time of all the
-  // work (what bounds throughput when prefill saturates) instead of dropping the excess.
-  const stepWith = (n: number): number => {
-    const p = n * chunk;
-    return m.step({ prefillTokens: p, prefillAttended: (p * w.isl) / 2, decodeSequences: b, contextTokens: ctx }).totalMs;
+function notFitting(gpus: number, concurrency: number): ServingResult {
+  const inf = Number.POSITIVE_INFINITY;
+  return {
+    ttftMs: inf,
+    itlMs: inf,
+    tpotMs: inf,
+    tokensPerSecondPerUser: 0,
+    tokensPerSecondPerGpu: 0,
+    outputTokensPerSecond: 0,
+    maxBatch: 0,
+    fits: false,
+    gpus,
+    concurrency,
+    requestsPerSecond: 0,
+    limitedBy: 'memory',
+    requestMs: 0,
+    firstWaveTtftMs: inf,
+    steadyTtftMs: inf,
   };
-  return frac > 0 ? (1 - frac) * stepWith(k) + frac * stepWith(k + 1) : stepWith(k);
+}
+
+/**
+ * A fitting configuration's figures from its mean TTFT and TPOT. Throughput follows from them by Little's law, as a
+ * closed-loop client measures it: concurrency · OSL / (TTFT + (OSL − 1) · TPOT).
+ */
+function fitting(r: { ttft: number; tpot: number; osl: number; bmax: number; gpus: number; concurrency: number; limitedBy: ServingResult['limitedBy']; requestMs: number; firstWave: number; steady: number }): ServingResult {
+  const life = r.ttft + (r.osl - 1) * r.tpot;
+  const rps = r.concurrency / life;
+  const out = rps * r.osl * 1000;
+  return {
+    ttftMs: r.ttft,
+    itlMs: r.tpot,
+    tpotMs: r.tpot,
+    tokensPerSecondPerUser: 1000 / r.tpot,
+    tokensPerSecondPerGpu: out / r.gpus,
+    outputTokensPerSecond: out,
+    maxBatch: r.bmax,
+    fits: true,
+    gpus: r.gpus,
+    concurrency: r.concurrency,
+    requestsPerSecond: rps * 1000,
+    limitedBy: r.limitedBy,
+    requestMs: r.requestMs,
+    firstWaveTtftMs: r.firstWave,
+    steadyTtftMs: r.steady,
+  };
+}
+
+/** Default measured requests per slot (request count = 10 × concurrency, as genai-perf and AIPerf sweeps run). */
+export const DEFAULT_REQUESTS_PER_SLOT = 10;
+
+/** What one replica does with `n` closed-loop clients (mean field; see docs/estimator.md "Serving model"). */
+interface ReplicaLoad {
+  ttft: number;
+  tpot: number;
+  firstWave: number;
+  steady: number;
+  limitedBy: ServingResult['limitedBy'];
+}
+
+/**
+ * Aggregated serving of `n` closed-loop clients on one replica.
+ *
+ * Steady state: each client's request lives TTFT + (OSL − 1)·TPOT and is replaced at once. Every cycle the engine must
+ * prefill b·ISL prompt tokens (b = running requests), in steps of at most `cap` prompt tokens beside the b decodes
+ * (the token budget less the decode tokens; whole prompts only without chunked prefill). With a burst start the
+ * arrivals stay in the packs the first wave was prefilled in — as far as the API server, admitting one request per
+ * `requestMs`, lets a pack re-enter within one step — so J = b·ISL/(pack·ISL) of the OSL steps of a cycle carry a
+ * prefill and the rest decode only; TPOT is their mean. With spread arrivals the prompts are spread over the
+ * steps (b/OSL per step). A new request waits for the step(s) already formed (`waitSteps`), then for its own prefill.
+ * When J exceeds the cycle, prefill bounds the rate (every step carries `cap` prompt tokens) and requests queue
+ * (TTFT = n/λ − S, Little's law); clients beyond the batch cap queue for a slot the same way.
+ *
+ * First wave (burst): n requests arrive together; request i is prefilled in step ⌈(i+1)·ISL/cap⌉, so the mean over
+ * the wave is the mean of the cumulative step times, with the decode batch growing as the wave is admitted. The
+ * reported mean over requestsPerSlot·n requests weighs the first wave 1/requestsPerSlot.
+ */
+function replicaAgg(m: StepModel, w: Workload, n: number, bmax: number): ReplicaLoad {
+  const { isl, osl } = w;
+  const burst = (w.arrival ?? 'burst') === 'burst';
+  const k = w.requestsPerSlot ?? DEFAULT_REQUESTS_PER_SLOT;
+  const b = Math.min(n, bmax);
+  const ctx = isl + osl / 2;
+  // Under attention DP each rank has its own token budget and prefills its own prompts; without a balancing scheduler
+  // (TensorRT-LLM attention_dp_config.enable_balance is off by default) ranks prefill in different steps, so a
+  // prefill step carries one rank's pack and every rank waits for it.
+  const adp = m.attentionDp;
+  const budget = m.limits.maxNumTokens;
+  const decodesPerRank = adp ? b / m.gpus : b;
+  const chunked = m.scheduling.chunkedPrefill;
+  // prompt tokens one step can carry beside the decodes (fractional packing: the mean over the steps of a cycle)
+  const cap = chunked ? Math.max(Math.min(256, budget), budget - decodesPerRank) : Math.max(isl, budget - decodesPerRank);
+  const G = adp ? m.gpus : 1;
+  const stepAt = (prefill: number, decodes: number, context: number, ranks = 1): number =>
+    m.step({ prefillTokens: prefill, prefillAttended: (prefill * isl) / 2, decodeSequences: decodes, contextTokens: decodes * context, prefillRanks: ranks }).totalMs;
+  const tDec = stepAt(0, b, ctx);
+  // The API server admits requests one at a time (HTTP, tokenising the prompt: requestMs + tokenizeUs·ISL each), so a
+  // pack that left together re-enters the engine spread over its size × that: only the requests that arrive within one step share its
+  // prefill. Packs hold at most what the budget and the batch allow.
+  const frontMs = w.client === 'offline' ? 0 : m.requestMs(isl);
+  const sfe = frontMs;
+  const packMax = Math.max(1, Math.min(cap / isl, decodesPerRank));
+  const pack = burst && sfe > 0 ? Math.min(packMax, Math.max(1, tDec / sfe)) : packMax;
+  const capEff = Math.min(cap, pack * isl);
+  // per-rank prefill steps a cycle needs; unaligned ranks each add their own, until every step carries prefill and
+  // ranks overlap (then more ranks prefill in the same step)
+  const jr = (decodesPerRank * isl) / capEff;
+  const rps = adp ? Math.min(G, Math.max(1, (G * jr) / osl)) : 1;
+  const tCap = stepAt(rps * capEff, b, ctx, rps);
+  // when prefill saturates the engine the queue fills every step to the budget, on every attention-DP rank at once
+  const jrFull = (decodesPerRank * isl) / cap;
+  const tFull = stepAt(G * Math.min(cap, Math.max(isl, decodesPerRank * isl)), b, ctx, G);
+  // the own prompt: with chunked prefill a prompt longer than the budget left by the others' decodes takes several
+  // steps (vLLM schedules decodes first); otherwise it rides in its pack's step
+  const capOwn = budget - Math.max(0, decodesPerRank - 1);
+  const longPrompt = chunked && isl > capOwn;
+
+  // steady-state TPOT: share of steps that carry prefill, and what they carry
+  let tpotSteady: number;
+  let prefillSteps: number;
+  if (burst) {
+    prefillSteps = (G * jr) / rps;
+    // a request's decode steps see the other packs' prefill steps, not its own pack's (that one is its TTFT)
+    const f = Math.min(1, Math.max(0, prefillSteps - 1) / Math.max(1, osl - 1));
+    tpotSteady = (1 - f) * tDec + f * tCap;
+  } else {
+    // evenly phased arrivals: (b−1)·ISL/OSL prompt tokens per step, as k or k+1 whole chunks (a step is the max of a
+    // compute and a memory term, so the mix is slower than a step carrying the average)
+    const chunk = Math.min(isl, cap);
+    const units = ((b - 1) * isl) / osl / chunk;
+    const lo = Math.floor(units);
+    const frac = units - lo;
+    const at = (u: number): number => stepAt(Math.min(u * chunk, Math.max(cap, chunk)), b, ctx, rps) + Math.max(0, u * chunk - Math.max(cap, chunk)) / Math.max(cap, chunk) * tCap;
+    tpotSteady = frac > 0 ? (1 - frac) * at(lo) + frac * at(lo + 1) : at(lo);
+    prefillSteps = (G * jr) / rps;
+  }
+  let ownPrefill: number;
+  if (longPrompt) {
+    // chunks of the budget the others' decodes leave, on the prompt's own rank, each attending to the chunks before
+    ownPrefill = 0;
+    for (let done = 0; done < isl; ) {
+      const c = Math.min(capOwn, isl - done);
+      ownPrefill += m.step({ prefillTokens: c, prefillAttended: c * done + (c * c) / 2, decodeSequences: Math.max(0, b - 1), contextTokens: Math.max(0, b - 1) * ctx, prefillRanks: 1 }).totalMs;
+      done += c;
+    }
+  } else ownPrefill = burst ? stepAt(rps * capEff, Math.max(0, b - 1), ctx, rps) : stepAt(Math.min(isl, cap), Math.max(0, b - 1), ctx, 1);
+  const wait = n > 1 || b > 1 ? m.scheduling.waitSteps * tpotSteady : 0;
+  // (a pack's members are sent together and all enter within the running step, so the order they pass the front end
+  // in does not delay them; members that did not make it formed their own packs a cycle earlier)
+  const ttftService = wait + ownPrefill + frontMs;
+
+  // rates: what the cycle allows vs what prefill can sustain (per ms)
+  const s = (osl - 1) * tpotSteady;
+  const natural = b / (ttftService + s);
+  const prefillCap = (G * cap) / isl / tFull;
+  const prefillStepsFull = jrFull;
+  let limitedBy: ReplicaLoad['limitedBy'] = 'latency';
+  let tpot = tpotSteady;
+  let lambda = natural;
+  if (natural > prefillCap || prefillStepsFull > osl) {
+    lambda = Math.min(natural, prefillCap);
+    tpot = Math.max(tpotSteady, Math.min(tFull, tpotSteady + (tFull - tpotSteady) * Math.min(1, prefillStepsFull / osl)));
+    limitedBy = 'prefill';
+  }
+  if (n > bmax) limitedBy = 'batch';
+  const steady = Math.max(ttftService, n / lambda - (osl - 1) * tpot);
+
+  if (!burst || !Number.isFinite(k)) return { ttft: steady, tpot, firstWave: steady, steady, limitedBy };
+
+  // first wave: a = min(n, bmax) admitted at once, prefilled `per` a step; the decode batch grows as they are admitted
+  const a = b;
+  // ranks that hold first-wave prompts (each prefills its own, in step)
+  const burstRanks = adp ? Math.min(G, Math.max(1, a)) : 1;
+  const per = Math.max(1e-9, (burstRanks * cap) / isl);
+  const J = Math.max(1, Math.ceil(a / per));
+  const segs = Math.min(J, 16);
+  let cum = 0;
+  let sumT = 0;
+  let doneReq = 0;
+  for (let g = 0; g < segs; g++) {
+    const s0 = Math.floor((g * J) / segs);
+    const s1 = Math.floor(((g + 1) * J) / segs);
+    const steps = s1 - s0;
+    const dMid = Math.min(a, ((s0 + s1) / 2) * per);
+    const t = stepAt(Math.min(burstRanks * cap, a * isl), dMid, isl + 1, burstRanks);
+    // requests finishing within these steps: `per` a step at cumulative times cum + t, cum + 2t, …
+    const reqs = Math.min(a - doneReq, steps * per);
+    const stepsUsed = reqs / per;
+    // requests finishing in these steps end at cum + t, cum + 2t, …: mean step index (stepsUsed + 1)/2, at least 1;
+    // a prompt longer than the budget ends only after 1/per steps
+    const meanIdx = per >= 1 ? Math.max(1, (stepsUsed + 1) / 2) : (stepsUsed + 1 / per) / 2;
+    sumT += reqs * (cum + t * meanIdx);
+    doneReq += reqs;
+    cum += steps * t;
+  }
+  // the wave also enters the engine one request per front-end slot: request i cannot start before i·requestMs
+  const arrivalBound = ((a - 1) / 2) * sfe + stepAt(Math.min(isl, cap), 0, 0, 1);
+  const firstAdmitted = Math.max(sumT / a, arrivalBound) + frontMs;
+  // clients beyond the batch cap in the first wave wait for the steady queue on top
+  const firstWave = (a * firstAdmitted + (n - a) * (firstAdmitted + steady)) / n;
+  // first-wave TPOT: the wave's own prefill steps fall in the first J steps of each request's decode
+  const tpotFirst = tDec + (Math.min(Math.max(0, J - 1), osl - 1) / 2 / Math.max(1, osl - 1)) * (tFull - tDec);
+  const ttft = Math.max(steady, (firstWave + (k - 1) * steady) / k);
+  const tpotMixed = Math.max(tpot, (Math.max(tpotFirst, tDec) + (k - 1) * tpot) / k);
+  return { ttft, tpot: tpotMixed, firstWave, steady, limitedBy };
+}
+
+/**
+ * Aggregated serving (in-flight batching), closed loop at `concurrency` spread evenly over the replicas.
+ */
+export function serveAgg(m: StepModel, replicas: number, w: Workload, concurrency: number): ServingResult {
+  const gpus = replicas * m.gpus;
+  const bmax = m.batchFor(w.isl, w.osl);
+  if (!m.memory.weightsFit || bmax < 1 || concurrency < 1) return notFitting(gpus, concurrency);
+  const active = Math.min(replicas, concurrency);
+  const n = concurrency / active;
+  const r = replicaAgg(m, w, n, bmax);
+  return fitting({ ttft: r.ttft, tpot: r.tpot, osl: w.osl, bmax, gpus, concurrency, limitedBy: r.limitedBy, requestMs: w.client === 'offline' ? 0 : m.requestMs(w.isl), firstWave: r.firstWave, steady: r.steady });
 }
 
 /** Largest λ in [0, hi) with λ·(ttft(λ) + s) ≤ n, for ttft non-decreasing in λ (closed loop, Little's law). */
@@ -76,75 +278,7 @@ function md1Wait(lambda: number, d: number): number {
   return (rho * d) / (2 * (1 - rho));
 }
 
-function notFitting(gpus: number, concurrency: number): ServingResult {
-  const inf = Number.POSITIVE_INFINITY;
-  return {
-    ttftMs: inf,
-    itlMs: inf,
-    tpotMs: inf,
-    tokensPerSecondPerUser: 0,
-    tokensPerSecondPerGpu: 0,
-    outputTokensPerSecond: 0,
-    maxBatch: 0,
-    fits: false,
-    gpus,
-    concurrency,
-    requestsPerSecond: 0,
-    limitedBy: 'memory',
-  };
-}
-
-/** A fitting configuration's figures from its solved latencies and rates (ITL is TPOT in steady decode). */
-function fitting(r: { ttft: number; itl: number; out: number; bmax: number; gpus: number; concurrency: number; requestsPerSecond: number; limitedBy: ServingResult['limitedBy'] }): ServingResult {
-  return {
-    ttftMs: r.ttft,
-    itlMs: r.itl,
-    tpotMs: r.itl,
-    tokensPerSecondPerUser: 1000 / r.itl,
-    tokensPerSecondPerGpu: r.out / r.gpus,
-    outputTokensPerSecond: r.out,
-    maxBatch: r.bmax,
-    fits: true,
-    gpus: r.gpus,
-    concurrency: r.concurrency,
-    requestsPerSecond: r.requestsPerSecond,
-    limitedBy: r.limitedBy,
-  };
-}
-
 const SAFE = 1 - 1e-6;
-
-/**
- * Aggregated serving (in-flight batching with chunked prefill), closed loop at `concurrency` spread over the replicas.
- * Mean field: each step decodes the batch and carries the other requests' prompt tokens (ISL/OSL per sequence); a new
- * request's own prefill runs in chunks beside the batch, waits for the prefill "server" (M/D/1) and, once the batch is
- * full, in the queue (Little's law).
- */
-export function serveAgg(m: StepModel, replicas: number, w: Workload, concurrency: number): ServingResult {
-  const gpus = replicas * m.gpus;
-  const bmax = m.maxBatch(w.isl + w.osl);
-  if (!m.memory.weightsFit || bmax < 1 || concurrency < 1) return notFitting(gpus, concurrency);
-  const active = Math.min(replicas, concurrency);
-  const n = concurrency / active;
-  const b = Math.min(n, bmax);
-  const others = b - 1;
-  const ctxMean = w.isl + w.osl / 2;
-  const itl = decodeItl(m, w, b);
-  // Closed loop: a request arrives right after its predecessor's last token, i.e. just as the next step starts, so
-  // with others in the batch it waits a whole step before its prefill (half a step would be a random arrival).
-  const own = prefillMs(m, w.isl, others, others * ctxMean) + (others > 0 ? itl : 0);
-  // Prompts queue for the prefill share of the steps; at load several are packed into one step.
-  const perPrompt = packedPrefillMs(m, w.isl);
-  const s = (w.osl - 1) * itl;
-  const ttftAt = (lambda: number): number => own + md1Wait(lambda, perPrompt);
-  const lambda = solveRate(b, SAFE / perPrompt, s, ttftAt);
-  const service = ttftAt(lambda);
-  // Requests beyond the batch wait in the queue before their prefill starts: n = λ·(TTFT + S).
-  const ttft = Math.max(service, n / lambda - s);
-  const out = active * lambda * w.osl * 1000;
-  const limitedBy = n > bmax ? 'batch' : lambda >= (SAFE / perPrompt) * 0.999 ? 'prefill' : 'latency';
-  return fitting({ ttft, itl, out, bmax, gpus, concurrency, requestsPerSecond: active * lambda * 1000, limitedBy });
-}
 
 /** Link bandwidth (GB/s per GPU) KV moves over between a prefill and a decode worker. */
 export function kvLinkGBs(gpu: Gpu, calibration: Calibration, totalGpus: number): number {
@@ -167,7 +301,7 @@ export function serveDisagg(
   kvLinkGBsPerGpu: number,
 ): ServingResult {
   const gpus = prefillReplicas * mp.gpus + decodeReplicas * md.gpus;
-  const bmax = md.maxBatch(w.isl + w.osl);
+  const bmax = md.batchFor(w.isl, w.osl);
   const fits = mp.memory.weightsFit && md.memory.weightsFit && bmax >= 1 && mp.capacitySequences(w.isl) >= 1;
   if (!fits || concurrency < 1 || prefillReplicas < 1 || decodeReplicas < 1) return notFitting(gpus, concurrency);
   const alone = prefillMs(mp, w.isl, 0, 0);
@@ -183,14 +317,13 @@ export function serveDisagg(
   const s = (w.osl - 1) * itl;
   const prefillCap = (SAFE * prefillReplicas) / packed;
   const decodeCap = (activeD * b) / s;
-  const ttftAt = (lambda: number): number => alone + md1Wait(lambda / prefillReplicas, packed) + transferMs + itl / 2;
+  const ttftAt = (lambda: number): number => alone + md1Wait(lambda / prefillReplicas, packed) + transferMs + itl / 2 + mp.requestMs(w.isl);
   const hi = Math.min(prefillCap, decodeCap);
   const lambda = solveRate(concurrency, hi, s, ttftAt);
   const service = ttftAt(lambda);
   const ttft = Math.max(service, concurrency / lambda - s);
-  const out = lambda * w.osl * 1000;
   const limitedBy = lambda >= hi * 0.999 ? (prefillCap <= decodeCap ? 'prefill' : 'decode') : nd > bmax ? 'batch' : 'latency';
-  return fitting({ ttft, itl, out, bmax, gpus, concurrency, requestsPerSecond: lambda * 1000, limitedBy });
+  return fitting({ ttft, tpot: itl, osl: w.osl, bmax, gpus, concurrency, limitedBy, requestMs: mp.requestMs(w.isl), firstWave: ttft, steady: ttft });
 }
 
 export interface EstimateInput {

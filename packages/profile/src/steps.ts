@@ -73,8 +73,11 @@ export function setLayers(spec: ExperimentSpec): Record<string, unknown> {
     ...userSetLayers(spec.set),
     'benchmark.islOsl': spec.matrix.islOsl,
     'benchmark.concurrency': spec.matrix.concurrency,
+    // the experiment's counts are exact: no per-concurrency multiple on top
     'benchmark.requestsPerPoint': spec.matrix.requests,
+    'benchmark.requestsPerConcurrency': 0,
     'benchmark.warmupRequests': spec.matrix.warmup,
+    'benchmark.warmupPerConcurrency': 0,
   };
 }
 
@@ -432,7 +435,7 @@ async function benchmarkInCluster(c: Ctx, p: Prepared): Promise<void> {
       writeAtomic(join(cdir, `${name}.log`), log);
       const env = ((j.object as { spec?: { template?: { spec?: { containers?: { env?: { name: string; value?: string }[] }[] } } } }).spec?.template?.spec?.containers?.[0]?.env ?? []);
       const get = (k: string): number => Number(env.find((e) => e.name === k)?.value ?? NaN);
-      const pts = benchPointsFromLog(log, { isl: get('ISL'), osl: get('OSL'), concurrency: (env.find((e) => e.name === 'CONCURRENCY')?.value ?? '').split(/\s+/).filter(Boolean).map(Number) });
+      const pts = benchPointsFromLog(log, { isl: get('ISL'), osl: get('OSL'), concurrency: (env.find((e) => e.name === 'CONCURRENCY')?.value ?? '').split(/[\s,]+/).filter(Boolean).map(Number) });
       if (pts.length === 0) throw new UserError('NO_RESULTS', `Job ${name} finished but its log holds no benchmark results`, { hint: `see ${join('cluster', `${name}.log`)} in the experiment`, exitCode: 1 });
       writeJson(join(cdir, `${name}.json`), { job: name, points: pts });
       c.log(`collected ${pts.length} point(s) from Job ${name}`);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatIssue } from '@llm-recipes/errors';
 import { describe, expect, it } from 'vitest';
-import { jsonSchemas, loadWorkspace, resolveRecipe, totalGpus } from './index.ts';
+import { jsonSchemas, loadWorkspace, normalizeGpuId, resolveRecipe, totalGpus } from './index.ts';
 import { REPO_ROOT } from './test-fixtures.ts';
 
 const ws = loadWorkspace(REPO_ROOT);
@@ -11,7 +11,7 @@ describe('the committed catalog', () => {
   it('loads with zero issues', () => {
     expect(ws.issues.map(formatIssue)).toEqual([]);
     expect(ws.models.size).toBeGreaterThanOrEqual(7);
-    expect([...ws.gpus.keys()].sort()).toEqual(['a100_sxm', 'b200_sxm', 'gb200_sxm', 'h100_sxm', 'h200_sxm', 'l40s']);
+    expect([...ws.gpus.keys()].sort()).toEqual(['a100_sxm', 'b200_sxm', 'gb200_sxm', 'gb300_sxm', 'h100_sxm', 'h200_sxm', 'l40s']);
     expect([...ws.clusters.keys()].sort()).toEqual(['kind-sim', 'lab-argo', 'prod-flux']);
   });
 
@@ -40,6 +40,26 @@ describe('the committed catalog', () => {
         expect(resolveRecipe(ws, { recipe: id, variant }).issues).toEqual([]);
       }
     }
+  });
+
+  it('GB300 NVL72: per-GPU figures of a 4-GPU tray in a 72-GPU NVLink domain, found by its aliases', () => {
+    const gb300 = ws.gpus.get('gb300_sxm')?.gpu;
+    expect(gb300).toMatchObject({
+      productLabel: 'NVIDIA-GB300',
+      arch: 'arm64',
+      memoryBandwidthTBs: 8,
+      tflops: { bf16: 2500, fp8: 5000, fp4: 15000 },
+      interconnect: { kind: 'nvlink', bandwidthGBs: 900, domainSize: 72 },
+      gpusPerNode: 4,
+      tdpW: 1400,
+    });
+    // 284,208 MiB as nvidia-smi reports it, of the 288 GB on the package
+    expect(gb300!.memoryGiB).toBeCloseTo(284208 / 1024, 1);
+    for (const alias of ['gb300', 'GB300-NVL72', 'gb300-sxm']) expect(normalizeGpuId(alias, [...ws.gpus.values()].map((g) => g.gpu))).toBe('gb300_sxm');
+    // every catalog entry carries references, and product labels are unique (the GPU-fit check keys on them)
+    const labels = [...ws.gpus.values()].map((g) => g.gpu.productLabel);
+    expect(new Set(labels).size).toBe(labels.length);
+    for (const { gpu } of ws.gpus.values()) expect(gpu.sources.length).toBeGreaterThan(0);
   });
 
   it('every recipe starts with the schema modeline', () => {

@@ -3,6 +3,8 @@ export {
   BackendNameSchema,
   BackendSchema,
   BenchmarkSchema,
+  BenchmarkTraceSchema,
+  GoodputBoundsSchema,
   DgdrSchema,
   ClusterRecipeRefSchema,
   ClusterSchema,
@@ -23,7 +25,7 @@ export {
   WorkerSchema,
   WorkloadSchema,
 } from './schema.ts';
-export type { Architecture, BackendName, Cluster, Dtype, Gpu, ModelCard, Recipe, Topology, Worker } from './schema.ts';
+export type { Architecture, BackendName, Benchmark, Cluster, Dtype, Gpu, ModelCard, Recipe, Topology, Worker } from './schema.ts';
 export {
   WrittenClusterSchema,
   WrittenGpuSchema,
@@ -41,6 +43,21 @@ export type { Layer, Provenance, ProvenanceEntry, ResolvedRecipe, ResolveOptions
 export { parseSet } from './set.ts';
 export type { ParsedSet } from './set.ts';
 export { gpuDirName, normalizeGpuId } from './gpu-id.ts';
+export { modelIndex, parseModelId } from './model-id.ts';
+export type {
+  ModelEntry,
+  ModelIdError,
+  ModelIdErrorCode,
+  ModelIdParts,
+  ModelIndex,
+  ModelNameCollision,
+  ModelNameField,
+  ModelResolution,
+  ModelVariant,
+  ParsedModelId,
+  QuantMarker,
+  ResolvedModelId,
+} from './model-id.ts';
 export { bytesPerParam, dnsLabel, DYNAMO_VERSION, gpuSupports, HARNESS_IMAGE } from './layers.ts';
 export { gpusPerReplica, pools, totalGpus } from './rules.ts';
 export type { Role } from './rules.ts';
@@ -51,3 +68,5 @@ export type { Scaffold, ScaffoldOptions } from './scaffold.ts';
 export { jsonSchemas } from './json-schema.ts';
 export { writeVariant } from './write-variant.ts';
 export type { WriteVariantOptions, WriteVariantResult } from './write-variant.ts';
+export { goodputOf, requestsAt, samplingBody, warmupAt } from './benchmark.ts';
+export type { GoodputSlo } from './benchmark.ts';

@@ -43,13 +43,26 @@ export function builtinDefaults(): Record<string, unknown> {
       harness: 'llm-recipes',
       image: HARNESS_IMAGE,
       api: 'chat',
+      load: 'concurrency',
       islOsl: [
         [1024, 1024],
         [8192, 1024],
       ],
       concurrency: [1, 4, 16, 64],
+      arrival: 'poisson',
+      burstiness: 1,
       requestsPerPoint: 200,
+      // upstream Dynamo perf Jobs: --request-count 10×concurrency, --warmup-request-count concurrency, --random-seed 100,
+      // temperature 0 and repetition_penalty 1 (ai-dynamo/dynamo recipes/llama-3-70b/vllm/agg/perf.yaml @0d348a12)
+      requestsPerConcurrency: 10,
       warmupRequests: 10,
+      warmupPerConcurrency: 1,
+      seed: 100,
+      sampling: { ignoreEos: true, temperature: 0, repetitionPenalty: 1 },
+      extraInputs: {},
+      goodput: 'sla',
+      // Mooncake's block size (AIPerf mooncake_trace default, ai-dynamo/aiperf prompt_config.py @11574fed)
+      trace: { blockSize: 512, speedup: 1, fixedSchedule: true },
     },
     observability: false,
     // the CRD's own defaults, written out so `recipes recipe explain` shows them

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { checkWorkspace } from './check.ts';
 import { GOLDEN_FILE, GoldenSchema, type Golden } from './golden.ts';
 import { gpuDirName, normalizeGpuId } from './gpu-id.ts';
+import { modelIndex } from './model-id.ts';
 import { ClusterSchema, GpuSchema, ModelCardSchema, type Cluster, type Gpu, type ModelCard } from './schema.ts';
 import { locate, parseSource, zodIssues, type SourceFile } from './source.ts';
 import { didYouMean } from './suggest.ts';
@@ -232,6 +233,19 @@ function loadModels(ws: Workspace, recipesDir: string): void {
       });
     }
     ws.models.set(name, { card: card.data, file: src.file, source: src });
+  }
+  // every name of a card (id, hfId, aliases) must resolve to that card alone
+  for (const c of modelIndex([[...ws.models.values()].map((m) => m.card)]).collisions) {
+    const source = ws.models.get(c.entry.id)!.source;
+    const at = c.field === 'alias' ? ['aliases', c.index!] : [c.field];
+    ws.issues.push({
+      code: 'MODEL_DUPLICATE_NAME',
+      file: source.file,
+      path: at,
+      ...locate(source, at),
+      message: `${c.field === 'alias' ? 'alias' : c.field} "${c.name}" names the same model as ${c.other.id} (both read as "${c.key}")`,
+      hint: 'a model name must resolve to exactly one card: remove the alias, or merge the cards if they share the architecture',
+    });
   }
 }
 

@@ -38,6 +38,8 @@ export interface ResolvedRecipe {
   gpu: Gpu;
   /** extraConfig files of the resolved recipe, path as referenced (relative to dir). */
   engineFiles: { path: string; content: string }[];
+  /** benchmark.trace.file, read from the recipe directory (path as referenced). */
+  benchmarkFiles?: { path: string; content: string }[] | undefined;
   provenance: Provenance;
   /** Set when the promoted configuration (golden.yaml) was applied. */
   golden?: { file: string; experiment: string; point: string; promotedAt: string } | undefined;
@@ -364,7 +366,8 @@ function resolveFresh(
 
   const recipe = parsed.data;
   const engineFiles: { path: string; content: string }[] = [];
-  const ctx = { ws, loaded, variant, recipe, model: model.card, gpu: gpu.gpu, issues, at, engineFiles, readEngineFile };
+  const benchmarkFiles: { path: string; content: string }[] = [];
+  const ctx = { ws, loaded, variant, recipe, model: model.card, gpu: gpu.gpu, issues, at, engineFiles, readEngineFile, benchmarkFiles };
   runRules(ctx);
 
   function readEngineFile(ref: string): string | undefined {
@@ -392,6 +395,7 @@ function resolveFresh(
       model: model.card,
       gpu: gpu.gpu,
       engineFiles,
+      ...(benchmarkFiles.length > 0 ? { benchmarkFiles } : {}),
       provenance: prov,
       ...(golden === undefined
         ? {}

@@ -251,7 +251,7 @@ recipes:
       ),
     ).toMatchInlineSnapshot(`
       [
-        "clusters/lab/cluster.yaml:8:3 ✖ unknown GPU "h300" in the inventory → at gpus.h300 — hint: known GPUs: a100_sxm, b200_sxm, gb200_sxm, h100_sxm, h200_sxm, l40s",
+        "clusters/lab/cluster.yaml:8:3 ✖ unknown GPU "h300" in the inventory → at gpus.h300 — hint: known GPUs: a100_sxm, b200_sxm, gb200_sxm, gb300_sxm, h100_sxm, h200_sxm, l40s",
         "clusters/lab/cluster.yaml:12:14 ✖ recipe qwen3-32b/vllm/h100-sxm has no variant "fast" → at recipes[1].variant — hint: that recipe defines no variants; drop the variant field",
         "clusters/lab/cluster.yaml:13:13 ✖ no recipe "qwen3-32b/vllm/a100-sxm" under recipes/ → at recipes[2].recipe — hint: did you mean "qwen3-32b/vllm/h100-sxm"?",
         "clusters/lab/cluster.yaml:6:3 ✖ the recipes on lab need 12 h100_sxm GPUs but the inventory has 8 (1 node × 8) → at gpus.h100_sxm — hint: raise gpus.h100_sxm.nodes to 2 or run fewer recipes here",

@@ -21,6 +21,8 @@ export interface RuleContext {
   /** Filled by the extraConfig rule with the files that exist. */
   engineFiles: { path: string; content: string }[];
   readEngineFile: (ref: string) => string | undefined;
+  /** Filled by the benchmarkTrace rule when benchmark.trace.file exists. */
+  benchmarkFiles: { path: string; content: string }[];
 }
 
 type Rule = (ctx: RuleContext) => void;
@@ -146,6 +148,11 @@ function divisors(n: number): number[] {
   return out;
 }
 
+/** Catalog GPUs with fp4 tensor cores, so the hint grows with the catalog. */
+function fp4Gpus(ws: Workspace): string {
+  return [...ws.gpus.values()].map((g) => g.gpu).filter((g) => gpuSupports(g, 'fp4')).map((g) => g.id).sort().join(', ');
+}
+
 const dtype: Rule = (ctx) => {
   for (const field of ['dtype', 'kvCacheDtype'] as const) {
     const d = ctx.recipe[field];
@@ -156,7 +163,7 @@ const dtype: Rule = (ctx) => {
         'RECIPE_DTYPE_UNSUPPORTED',
         [field],
         `${ctx.gpu.id} has no ${d} tensor cores (${field} is ${d})`,
-        `use one of ${supported.join(', ')}${d === 'fp4' ? ' (fp4 needs Blackwell: b200_sxm, gb200_sxm)' : d === 'fp8' ? ' (fp8 needs Ada, Hopper or Blackwell)' : ''}`,
+        `use one of ${supported.join(', ')}${d === 'fp4' ? ` (fp4 needs Blackwell: ${fp4Gpus(ctx.ws)})` : d === 'fp8' ? ' (fp8 needs Ada, Hopper or Blackwell)' : ''}`,
       );
     }
   }
@@ -205,7 +212,31 @@ const lengths: Rule = (ctx) => {
   }
 };
 
-const RULES: Rule[] = [recipePath, topologyShape, parallelism, dtype, extraConfig, lengths];
+/** A trace replay needs exactly one trace source; a recipe-directory trace is read here so render can ship it. */
+const benchmarkTrace: Rule = (ctx) => {
+  const b = ctx.recipe.benchmark;
+  const p = ['benchmark', 'trace'];
+  const { file, volumePath } = b.trace;
+  if (file !== undefined && volumePath !== undefined) {
+    push(ctx, 'RECIPE_TRACE_TWO_SOURCES', [...p, 'volumePath'], 'benchmark.trace has both file and volumePath', 'keep file (shipped in a ConfigMap) or volumePath (staged on the model cache), not both');
+  }
+  if (b.load === 'trace' && file === undefined && volumePath === undefined) {
+    push(ctx, 'RECIPE_TRACE_MISSING', [...p], 'benchmark.load is trace but benchmark.trace has no file or volumePath', 'set benchmark.trace.file: traces/<name>.jsonl (a file next to recipe.yaml)');
+  }
+  if (b.load === 'rate' && b.requestRates === undefined) {
+    push(ctx, 'RECIPE_RATES_MISSING', ['benchmark', 'requestRates'], 'benchmark.load is rate but benchmark.requestRates is not set', 'set benchmark.requestRates: [1, 2, 4] (req/s)');
+  }
+  if (file === undefined) return;
+  if (file.startsWith('/') || file.split(/[\\/]/).includes('..')) {
+    push(ctx, 'RECIPE_TRACE_OUTSIDE', [...p, 'file'], `trace "${file}" must stay inside the recipe directory`, 'put it under traces/ next to recipe.yaml and reference it as traces/<file>');
+    return;
+  }
+  const content = ctx.readEngineFile(file);
+  if (content === undefined) push(ctx, 'RECIPE_TRACE_FILE_MISSING', [...p, 'file'], `trace file "${file}" does not exist in ${ctx.loaded.dir}`, `create ${ctx.loaded.dir}/${file} or fix the path`);
+  else ctx.benchmarkFiles.push({ path: file, content });
+};
+
+const RULES: Rule[] = [recipePath, topologyShape, parallelism, dtype, extraConfig, lengths, benchmarkTrace];
 
 /** Runs every cross-file rule; each pushes issues and none stops the others. */
 export function runRules(ctx: RuleContext): void {

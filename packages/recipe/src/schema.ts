@@ -79,6 +79,12 @@ export const ModelCardSchema = z.strictObject({
     // `.` and `..` are not repository names, and as path segments they would move the weights' directory
     .regex(/^(?!\.\.?\/)[\w.-]+\/(?!\.\.?$)[\w.-]+$/, 'a Hugging Face repository id is <org>/<name> of letters, digits, _ . -')
     .describe('Hugging Face repository id, e.g. Qwen/Qwen3-32B.'),
+  aliases: z
+    .array(z.string().min(1))
+    .optional()
+    .describe(
+      'Other Hugging Face ids with this architecture that `--model` should accept, e.g. a fine-tune or distillation (deepseek-ai/DeepSeek-R1-Distill-Llama-70B). Matched like every id: any case and publisher, variant, release tag and quantisation suffix stripped; each must name one card.',
+    ),
   revision: z.string().min(1).describe('Pinned Hugging Face revision (commit sha or tag) the download Job fetches.'),
   servedName: z.string().min(1).describe('Model name the OpenAI API serves; defaults to hfId.'),
   dtype: DtypeSchema.describe('Native dtype of the published weights.'),
@@ -204,15 +210,105 @@ export const DgdrSchema = z
   })
   .describe('DynamoGraphDeploymentRequest settings used by `recipes render --target dgdr` (defaults: rapid, autoApply true, backend recipe).');
 
+/** SLO bounds for goodput; a request is good when every bound given holds. */
+export const GoodputBoundsSchema = z
+  .strictObject({
+    ttftMs: z.number().positive().optional().describe('Time-to-first-token bound, ms (AIPerf time_to_first_token).'),
+    tpotMs: z
+      .number()
+      .positive()
+      .optional()
+      .describe('Per-request time-per-output-token bound, ms: (E2E − TTFT) / (output tokens − 1) (AIPerf inter_token_latency).'),
+    e2eMs: z.number().positive().optional().describe('End-to-end latency bound, ms (AIPerf request_latency).'),
+  })
+  .describe('Explicit goodput bounds.');
+
+export const BenchmarkTraceSchema = z
+  .strictObject({
+    file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Mooncake trace (JSONL: timestamp ms, input_length, output_length, hash_ids) relative to the recipe directory. Shipped to the Job in a ConfigMap, so at most 1 MiB; stage a larger one on the model cache and use volumePath.',
+      ),
+    volumePath: z
+      .string()
+      .regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._\/-]+$/, 'a path inside the model cache of letters, digits and . _ / -, without ".."')
+      .optional()
+      .describe('Trace already staged on the model-cache PVC (needs ReadWriteMany), relative to the volume root, e.g. traces/conversation_trace.jsonl. Use it for traces over 1 MiB.'),
+    blockSize: z
+      .int()
+      .positive()
+      .describe('Prompt tokens per hash_ids block: 512 in Mooncake\'s traces (AIPerf --prompt-input-tokens-block-size).'),
+    speedup: z.number().positive().describe('Replay speed: timestamps are divided by it, so 2 replays twice as fast (AIPerf --synthesis-speedup-ratio).'),
+    fixedSchedule: z
+      .boolean()
+      .describe('true: send each request at its timestamp, at most `concurrency` in flight (AIPerf --fixed-schedule); false: ignore timestamps and replay back to back at each concurrency level (AIPerf --no-fixed-schedule).'),
+    maxRequests: z.int().positive().optional().describe('Replay only the first N entries (AIPerf --request-count); default all of them.'),
+  })
+  .describe('Trace replay for load: trace.');
+
 export const BenchmarkSchema = z.strictObject({
   harness: z.enum(['llm-recipes', 'aiperf']).describe('Which client the benchmark Jobs run.'),
   image: z.string().min(1).describe('Harness image.'),
   api: z.enum(['chat', 'completions']),
-  islOsl: z.array(z.tuple([z.int().positive(), z.int().positive()])).min(1).describe('[ISL, OSL] pairs.'),
-  concurrency: z.array(z.int().positive()).min(1).describe('Concurrency levels per [ISL, OSL] pair.'),
-  requestsPerPoint: z.int().positive().describe('Requests per matrix point (after warmup).'),
-  warmupRequests: z.int().nonnegative(),
+  load: z
+    .enum(['concurrency', 'rate', 'trace'])
+    .describe(
+      'concurrency: closed loop, `concurrency` requests in flight per point; rate: open loop at each of `requestRates` (req/s); trace: replay `trace` once per `concurrency` level.',
+    ),
+  islOsl: z.array(z.tuple([z.int().positive(), z.int().positive()])).min(1).describe('[ISL, OSL] pairs (load: concurrency and rate); one Job per pair.'),
+  concurrency: z
+    .array(z.int().positive())
+    .min(1)
+    .describe('Concurrency levels per [ISL, OSL] pair (load: concurrency), or the in-flight cap of each trace replay (load: trace).'),
+  requestRates: z.array(z.number().positive()).min(1).optional().describe('Request rates, req/s, one point each (load: rate).'),
+  arrival: z.enum(['poisson', 'gamma', 'constant']).describe('Arrival process of load: rate (AIPerf --arrival-pattern).'),
+  burstiness: z
+    .number()
+    .positive()
+    .describe('Gamma shape of arrival: gamma; < 1 burstier, > 1 smoother, 1 = Poisson (AIPerf --arrival-smoothness, vLLM --burstiness).'),
+  maxConcurrency: z.int().positive().optional().describe('Cap on in-flight requests of load: rate (AIPerf --concurrency with --request-rate).'),
+  requestsPerPoint: z
+    .int()
+    .positive()
+    .describe('Measured requests per point (after warmup); with requestsPerConcurrency, the least a concurrency point gets.'),
+  requestsPerConcurrency: z
+    .int()
+    .nonnegative()
+    .describe(
+      'Measured requests of a concurrency point as a multiple of its concurrency: max(requestsPerPoint, k × concurrency); 0 = always requestsPerPoint. Upstream Dynamo perf Jobs run 10 × concurrency.',
+    ),
+  warmupRequests: z.int().nonnegative().describe('Warmup requests per point, excluded from results; with warmupPerConcurrency, the least.'),
+  warmupPerConcurrency: z
+    .int()
+    .nonnegative()
+    .describe('Warmup requests of a concurrency point as a multiple of its concurrency: max(warmupRequests, k × concurrency); upstream runs 1 × concurrency.'),
+  seed: z.int().nonnegative().describe('Seed of prompts, lengths and arrivals: the same seed sends the same requests (AIPerf --random-seed).'),
+  datasetEntries: z
+    .int()
+    .positive()
+    .optional()
+    .describe('Distinct prompts per point, reused in order past that (AIPerf --num-dataset-entries); default one per request, so no prompt repeats.'),
+  sampling: z
+    .strictObject({
+      ignoreEos: z
+        .boolean()
+        .describe('Force every output to OSL: ignore_eos: true and min_tokens = OSL (max_tokens is always OSL).'),
+      temperature: z.number().nonnegative().optional().describe('temperature sent on every request (0 = greedy).'),
+      repetitionPenalty: z.number().positive().optional().describe('repetition_penalty sent on every request (1 = off).'),
+    })
+    .describe('Sampling fields of every request body.'),
+  extraInputs: z
+    .record(z.string(), z.json())
+    .describe('Further request-body fields, merged last over everything else (AIPerf --extra-inputs), e.g. {nvext: {ignore_eos: true}}.'),
+  goodput: z
+    .union([z.enum(['sla', 'none']), GoodputBoundsSchema])
+    .describe('Goodput SLOs: sla = the recipe\'s sla (ttftMs, itlMs as the TPOT bound, e2eMs); none; or explicit bounds.'),
+  trace: BenchmarkTraceSchema,
 });
+export type Benchmark = z.output<typeof BenchmarkSchema>;
 
 export const RecipeSchema = z.strictObject({
   model: ModelIdSchema.describe('Model id: a directory under recipes/ holding model.yaml.'),

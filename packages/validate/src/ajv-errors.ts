@@ -54,7 +54,16 @@ function suggest(word: string, candidates: string[]): string | undefined {
 
 function isIntOrString(schema: Record<string, unknown> | undefined): boolean {
   const oneOf = schema?.['oneOf'];
-  return Array.isArray(oneOf) && oneOf.length === 2 && JSON.stringify(oneOf) === '[{"type":"string"},{"type":"integer"}]';
+  if (!Array.isArray(oneOf)) return false;
+  const text = JSON.stringify(oneOf);
+  // a field's int-or-string also accepts null (the API server drops a null field), see convert.ts
+  return text === '[{"type":"string"},{"type":"integer"}]' || text === '[{"type":"string"},{"type":"integer"},{"type":"null"}]';
+}
+
+/** `object,null` → `object`: a field that accepts null says what it needs when it is set. */
+function expectedTypes(type: unknown): string {
+  const types = (Array.isArray(type) ? type.map(String) : String(type).split(',')).filter((t) => t !== 'null');
+  return types.length > 0 ? types.join(' or ') : 'null';
 }
 
 /**
@@ -96,14 +105,16 @@ export function schemaMessages(errors: readonly AjvLikeError[], document?: unkno
         msg = {
           path: err.instancePath,
           code: 'TYPE_MISMATCH',
-          message: `must be ${String(err.params['type'])}, got ${typeOf(err.data)}${err.data !== undefined && typeof err.data !== 'object' ? ` ${show(err.data)}` : ''}`,
+          message: `must be ${expectedTypes(err.params['type'])}, got ${typeOf(err.data)}${err.data !== undefined && typeof err.data !== 'object' ? ` ${show(err.data)}` : ''}`,
+          // a null field is dropped before validation; a null list item is not, and fails here
+          hint: err.data === null ? 'a null list item is not dropped by the API server: remove it' : undefined,
         };
         break;
       case 'enum':
         msg = {
           path: err.instancePath,
           code: 'ENUM',
-          message: `must be one of ${(err.params['allowedValues'] as unknown[]).map((v) => show(v)).join(', ')}; got ${show(err.data)}`,
+          message: `must be one of ${(err.params['allowedValues'] as unknown[]).filter((v) => v !== null).map((v) => show(v)).join(', ')}; got ${show(err.data)}`,
         };
         break;
       case 'oneOf':

@@ -34,12 +34,14 @@ function crdFiles(dir: string): string[] {
     .sort();
 }
 
-/** sha256 over the vendored CRD files; keys the on-disk schema cache so an updated CRD never meets stale schemas. */
+/** sha256 over the vendored CRD files and the converter; keys the on-disk schema cache so an updated CRD never meets stale schemas. */
 export function crdDigest(dir: string = CRD_DIR): string {
   // hashing ≈2 MB of CRDs costs a few ms; every cache lookup needs the digest
   const known = digests.get(dir);
   if (known !== undefined) return known;
   const hash = createHash('sha256');
+  // the conversion is part of what the cached schemas are made of: a changed converter must not meet old files
+  hash.update(readFileSync(join(import.meta.dirname, 'convert.ts')));
   for (const f of crdFiles(dir)) {
     hash.update(f);
     hash.update(readFileSync(join(dir, f)));

@@ -2,7 +2,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findKubeconform, runKubeconform, type KubeconformOutput } from './index.ts';
+import { Ajv } from 'ajv';
+import { ensureSchemaDir, findKubeconform, runKubeconform, validateManifests, type KubeconformOutput } from './index.ts';
 
 // kubeconform cannot be installed here: a stand-in executable named `kubeconform` on PATH records its argv and
 // prints a report in kubeconform's JSON format (pkg/output/json.go), with the exit code kubeconform would use.
@@ -111,12 +112,33 @@ describe('runKubeconform (fake binary at the wire)', () => {
     `);
   });
 
-  it('a kind without a schema that is not declared external is an error', async () => {
-    respond(JSON.stringify(invalid), 1);
+  it('a kind without any schema is judged as the embedded validator judges it: a CRD is skipped with a warning, a typo is an error', async () => {
+    const report: KubeconformOutput = {
+      resources: [
+        { filename: 'clusters/grove.yaml', kind: 'PodCliqueSet', name: 'x', version: 'grove.io/v1alpha1', status: 'statusError', msg: 'could not find schema for PodCliqueSet' },
+        { filename: 'clusters/typo.yaml', kind: 'Pdo', name: 'y', version: 'v1', status: 'statusError', msg: 'could not find schema for Pdo' },
+      ],
+      summary: { valid: 0, invalid: 0, errors: 2, skipped: 0 },
+    };
+    respond(JSON.stringify(report), 1);
     const result = await runKubeconform(['clusters/'], { cwd: work, env });
-    expect(result.problems.filter((p) => p.kind === 'PodCliqueSet').map((p) => [p.code, p.message, p.hint])).toEqual([
-      ['UNKNOWN_KIND', 'could not find schema for PodCliqueSet', 'declare the kind external (--external-kind) or add its CRD'],
+    expect(result.problems.map((p) => [p.kind, p.severity, p.code, p.message])).toEqual([
+      ['PodCliqueSet', 'warning', 'NO_SCHEMA', 'no schema for grove.io/v1alpha1 PodCliqueSet: not validated'],
+      ['Pdo', 'error', 'UNKNOWN_KIND', 'Kubernetes v1 has no kind Pdo'],
     ]);
+    expect(result.resources.map((r) => `${r.kind} ${r.status}`)).toEqual(['PodCliqueSet skipped', 'Pdo invalid']);
+  });
+
+  it('tells kubeconform to skip the patch files and inputs the kustomizations name', async () => {
+    mkdirSync(join(manifests, 'comp'), { recursive: true });
+    writeFileSync(join(manifests, 'comp', 'kustomization.yaml'), 'apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n  - path: patch-dgd.yaml\n    target: {kind: DynamoGraphDeployment}\nconfigMapGenerator:\n  - name: engine\n    files: [engine.yaml=vllm.args.yaml]\n');
+    respond(JSON.stringify({ resources: [], summary: { valid: 0, invalid: 0, errors: 0, skipped: 0 } }), 0);
+    await runKubeconform(['clusters/'], { cwd: work, env });
+    const argv = readFileSync(join(bin, 'argv.txt'), 'utf8').trim().split('\n');
+    const ignored = argv.filter((_, i) => argv[i - 1] === '-ignore-filename-pattern');
+    expect(ignored).toContain(String.raw`(^|/)clusters/comp/patch-dgd\.yaml$`);
+    expect(ignored).toContain(String.raw`(^|/)clusters/comp/vllm\.args\.yaml$`);
+    rmSync(join(manifests, 'comp'), { recursive: true, force: true });
   });
 
   it('maps an all-valid report (exit 0)', async () => {
@@ -136,4 +158,32 @@ describe('runKubeconform (fake binary at the wire)', () => {
     await expect(runKubeconform(['clusters/'], { cwd: work, env })).rejects.toThrow('exited 1 but reported no invalid resource');
     await expect(runKubeconform(['clusters/'], { cwd: work, env: { PATH: work } })).rejects.toMatchObject({ code: 'KUBECONFORM_NOT_FOUND' });
   });
+});
+
+describe('the schema files kubeconform reads judge nulls as the embedded validator does', () => {
+  // kubeconform is not installable here: a standard JSON Schema validator reading the very files kubeconform is
+  // pointed at stands in for its engine, and must agree with the embedded verdict document by document.
+  const file = join(ensureSchemaDir(), 'nvidia.com', 'dynamographdeployment_v1beta1.json');
+  const onDisk = new Ajv({ strict: false, allErrors: true, validateFormats: false }).compile(JSON.parse(readFileSync(file, 'utf8')));
+  const base = () => ({
+    apiVersion: 'nvidia.com/v1beta1',
+    kind: 'DynamoGraphDeployment',
+    metadata: { name: 'qwen3', labels: null as unknown },
+    spec: { backendFramework: 'vllm', components: [{ name: 'frontend', type: 'frontend', replicas: null as unknown, podTemplate: { spec: { containers: [{ name: 'main', image: 'img:1', args: ['--a'] as unknown[] }] } } }] },
+  });
+  const cases: [string, (d: ReturnType<typeof base>) => void, boolean][] = [
+    ['null fields (dropped by the API server)', () => {}, true],
+    ['a null list item', (d) => d.spec.components[0]!.podTemplate.spec.containers[0]!.args.push(null), false],
+    ['an unknown field', (d) => Object.assign(d.spec, { replicaz: 1 }), false],
+    ['a wrong type', (d) => (d.spec.components[0]!.replicas = 'two'), false],
+  ];
+  for (const [what, edit, valid] of cases) {
+    it(`${what}: ${valid ? 'valid' : 'invalid'} in both`, async () => {
+      const doc = base();
+      edit(doc);
+      const embedded = await validateManifests([{ file: 'dgd.yaml', content: doc }]);
+      expect(embedded.ok).toBe(valid);
+      expect(onDisk(doc)).toBe(valid);
+    });
+  }
 });

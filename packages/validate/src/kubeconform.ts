@@ -7,7 +7,8 @@ import { delimiter, join, resolve } from 'node:path';
 import { ExitCode, UserError } from '@llm-recipes/errors';
 import { ensureSchemaDir } from './schemas.ts';
 import { parseManifestText, type LoadedManifests } from './load.ts';
-import { isExternalKind } from './validate.ts';
+import { kustomizeInputsUnder } from './kustomize.ts';
+import { isExternalKind, missingSchema } from './validate.ts';
 import { finishResult, type ValidatedResource, type ValidationProblem, type ValidationResult } from './types.ts';
 
 /** datreeio/CRDs-catalog: JSON Schemas for Flux, Argo CD and prometheus-operator kinds (not for nvidia.com DGDs). */
@@ -26,7 +27,15 @@ export interface KubeconformOptions {
   kubernetesVersion?: string | undefined;
   /** Also look up Flux/Argo/monitoring kinds in the CRDs catalog (needs network); default true. */
   catalog?: boolean | undefined;
+  /**
+   * Files kubeconform must not read as manifests (patch files, generator inputs), as paths relative to `cwd`.
+   * Default: what the kustomizations under the given paths name as patches and inputs.
+   */
+  ignoreFiles?: readonly string[] | undefined;
 }
+
+/** How a resource without a schema is reported: see `missingSchema` (an error for typos, else a warning). */
+export type MissingSchemaVerdict = Awaited<ReturnType<typeof missingSchema>>;
 
 /** kubeconform's `-output json` document (pkg/output/json.go). */
 export interface KubeconformOutput {
@@ -58,7 +67,7 @@ export function findKubeconform(env: NodeJS.ProcessEnv = process.env): string | 
 }
 
 /** The command line used (exported so docs and CI stay in step with the code). */
-export function kubeconformArgs(paths: readonly string[], schemaDir: string, options: Pick<KubeconformOptions, 'externalKinds' | 'kubernetesVersion' | 'catalog'> = {}): string[] {
+export function kubeconformArgs(paths: readonly string[], schemaDir: string, options: Pick<KubeconformOptions, 'externalKinds' | 'kubernetesVersion' | 'catalog' | 'ignoreFiles'> = {}): string[] {
   const args = ['-strict', '-summary', '-verbose', '-output', 'json'];
   args.push('-schema-location', 'default');
   args.push('-schema-location', `${schemaDir}/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json`);
@@ -66,6 +75,8 @@ export function kubeconformArgs(paths: readonly string[], schemaDir: string, opt
   // kustomize files and cluster profiles are not Kubernetes objects
   args.push('-ignore-filename-pattern', String.raw`(^|/)kustomization\.ya?ml$`);
   args.push('-ignore-filename-pattern', String.raw`(^|/)cluster\.yaml$`);
+  // patches and generator inputs named by a kustomization are not manifests
+  for (const f of options.ignoreFiles ?? []) args.push('-ignore-filename-pattern', `(^|/)${f.replace(/^\.\//, '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
   const skip = (options.externalKinds ?? []).filter((k) => !k.endsWith('/*'));
   if (skip.length > 0) args.push('-skip', skip.join(','));
   if (options.kubernetesVersion) args.push('-kubernetes-version', options.kubernetesVersion);
@@ -83,7 +94,13 @@ function codeOf(msg: string): string {
 }
 
 /** Maps kubeconform's JSON output to a ValidationResult; lines are looked up in the files it names. */
-export function parseKubeconformOutput(output: KubeconformOutput, cwd: string, files: number, externalKinds: readonly string[] = []): ValidationResult {
+export function parseKubeconformOutput(
+  output: KubeconformOutput,
+  cwd: string,
+  files: number,
+  externalKinds: readonly string[] = [],
+  missing: ReadonlyMap<string, MissingSchemaVerdict> = new Map(),
+): ValidationResult {
   const problems: ValidationProblem[] = [];
   const resources: ValidatedResource[] = [];
   const parsed = new Map<string, LoadedManifests>();
@@ -115,6 +132,11 @@ export function parseKubeconformOutput(output: KubeconformOutput, cwd: string, f
       for (const e of errors) {
         problems.push({ ...base, path: e.path, line: lineOf(r.filename, r.kind, r.name, e.path), message: e.msg, code: codeOf(e.msg), severity: 'error' });
       }
+    }
+    // a kind without a schema anywhere: judged as the embedded validator judges it (missingSchema)
+    const noSchema = r.status === 'statusError' && !external && /could not find schema/i.test(r.msg ?? '') ? missing.get(`${r.version}\0${r.kind}`) : undefined;
+    if (noSchema) {
+      problems.push({ ...base, path: noSchema.path, line: lineOf(r.filename, r.kind, r.name, noSchema.path), message: noSchema.message, code: noSchema.code, severity: noSchema.severity, hint: noSchema.hint });
     } else if (r.status === 'statusError' && !external) {
       const missingSchema = /could not find schema/i.test(r.msg ?? '');
       problems.push({
@@ -133,7 +155,8 @@ export function parseKubeconformOutput(output: KubeconformOutput, cwd: string, f
       apiVersion: r.version,
       kind: r.kind,
       name: r.name,
-      status: r.status === 'statusValid' ? 'valid' : r.status === 'statusSkipped' || external ? 'skipped' : 'invalid',
+      status:
+        r.status === 'statusValid' ? 'valid' : r.status === 'statusSkipped' || external || (noSchema && noSchema.severity === 'warning') ? 'skipped' : 'invalid',
     });
   }
   return finishResult('kubeconform', problems, resources, files);
@@ -153,7 +176,8 @@ export async function runKubeconform(paths: readonly string[], options: Kubeconf
   }
   const cwd = options.cwd ?? process.cwd();
   const schemaDir = options.schemaDir ?? ensureSchemaDir();
-  const args = kubeconformArgs(paths, schemaDir, options);
+  const ignoreFiles = options.ignoreFiles ?? kustomizeInputsUnder(paths, cwd);
+  const args = kubeconformArgs(paths, schemaDir, { ...options, ignoreFiles });
   // execa (≈110 modules) only when kubeconform actually runs: the embedded validator does not need it
   const { execa } = await import('execa');
   const child = await execa(binary, args, { cwd, env, reject: false, stripFinalNewline: false });
@@ -172,7 +196,12 @@ export async function runKubeconform(paths: readonly string[], options: Kubeconf
   }
   if (!output || typeof output !== 'object' || (!Array.isArray(output.resources) && output.summary === undefined)) throw fail('printed JSON that is not a kubeconform report');
   const files = new Set((output.resources ?? []).map((r) => r.filename)).size;
-  const result = parseKubeconformOutput(output, cwd, files, options.externalKinds);
+  const missing = new Map<string, MissingSchemaVerdict>();
+  for (const r of output.resources ?? []) {
+    const key = `${r.version}\0${r.kind}`;
+    if (r.status === 'statusError' && /could not find schema/i.test(r.msg ?? '') && !missing.has(key)) missing.set(key, await missingSchema(r.version, r.kind));
+  }
+  const result = parseKubeconformOutput(output, cwd, files, options.externalKinds, missing);
   if (child.exitCode === 1 && result.ok) throw fail('exited 1 but reported no invalid resource');
   return result;
 }

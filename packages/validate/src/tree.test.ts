@@ -163,7 +163,7 @@ describe('validateTree', () => {
         "clusters/lab/workloads/qwen3/dgd.yaml:14 COMPONENT_NAME_INVALID /spec/services/Worker_1 component name "Worker_1" must match ^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?$ and be at most 63 characters",
         "clusters/lab/workloads/qwen3/dgd.yaml:22 COMPONENT_NAME_INVALID /spec/services/worker_1 component name "worker_1" must match ^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?$ and be at most 63 characters",
         "clusters/lab/workloads/qwen3/dgd.yaml:22 COMPONENT_NAME_DUPLICATE /spec/services/worker_1 component names must be unique case-insensitively ("worker_1" repeats "Worker_1")",
-        "clusters/lab/workloads/qwen3/dgd.yaml:28 NULL_VALUE /spec/services/worker_1/labels explicit null",
+        "clusters/lab/workloads/qwen3/dgd.yaml:28 NULL_VALUE /spec/services/worker_1/labels explicit null: the API server drops "labels"",
         "clusters/lab/workloads/qwen3/dgd.yaml:20 CEL_SHARED_MEMORY /spec/services/Worker_1/sharedMemory size is required when disabled is false",
       ]
     `);

@@ -7,10 +7,12 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { UserError } from '@llm-recipes/errors';
 import { toPointer } from './ajv-errors.ts';
 import { dgdComponents, dgdRuleProblems, gpuProducts, isDgd } from './dgd.ts';
-import { isKustomizeFile } from './kustomize.ts';
+import { isKustomizeFile, kustomizationIn, kustomizeKind, kustomizeReferences, nonManifestFiles, patchValueProblems, validateKustomizationShape } from './kustomize.ts';
 import { displayPath, loadManifests, type LoadedDocument, type LoadedManifests } from './load.ts';
+import { pruneNulls } from './nulls.ts';
 import { mergeResults } from './report.ts';
-import { findNulls, validateLoaded } from './validate.ts';
+import { findCrdVersion } from './schemas.ts';
+import { documentNulls, validateLoaded } from './validate.ts';
 import { finishResult, type ValidateOptions, type ValidatedResource, type ValidationProblem, type ValidationResult } from './types.ts';
 
 type Obj = Record<string, unknown>;
@@ -246,8 +248,10 @@ async function checkTree(model: TreeModel, options: TreeOptions): Promise<Valida
     scope: string;
   }
   const objects: Located[] = [];
+  // patch files and generator inputs are not objects of the cluster (a patch may even repeat its target's name)
+  const inputs = nonManifestFiles(loaded);
   for (const doc of loaded.documents) {
-    if (!isObj(doc.content) || isKustomizeFile(doc.file, doc.content)) continue;
+    if (!isObj(doc.content) || isKustomizeFile(doc.file, doc.content) || (doc.absPath && inputs.has(doc.absPath))) continue;
     const obj = doc.content;
     const meta = isObj(obj['metadata']) ? obj['metadata'] : {};
     objects.push({
@@ -389,10 +393,16 @@ async function checkTree(model: TreeModel, options: TreeOptions): Promise<Valida
   // ---- per-document rules that need no schema (when kubeconform judged the schemas)
   if (options.documentRules) {
     for (const o of objects) {
-      for (const path of findNulls(o.obj)) {
-        problems.push(problem(o.doc, o.kind, o.name, { path, code: 'NULL_VALUE', message: 'explicit null', hint: 'omit the field instead of setting it to null' }));
-      }
-      if (isDgd(o.obj)) for (const p of dgdRuleProblems(o.obj)) problems.push(problem(o.doc, o.kind, o.name, p));
+      const crd = findCrdVersion(String(o.obj['apiVersion'] ?? ''), o.kind);
+      for (const n of documentNulls(o.obj, false, crd)) problems.push(problem(o.doc, o.kind, o.name, n));
+      if (isDgd(o.obj)) for (const p of dgdRuleProblems(pruneNulls(o.obj) as Obj)) problems.push(problem(o.doc, o.kind, o.name, p));
+    }
+    // kubeconform skips kustomization files: their schema check runs here then
+    for (const doc of loaded.documents) {
+      if (!isObj(doc.content) || !isKustomizeFile(doc.file, doc.content)) continue;
+      const kind = kustomizeKind(doc.content);
+      for (const n of documentNulls(doc.content, true, undefined)) problems.push(problem(doc, kind, '', n));
+      for (const m of validateKustomizationShape(pruneNulls(doc.content) as Obj)) problems.push(problem(doc, kind, '', m));
     }
   }
 
@@ -405,8 +415,14 @@ async function checkTree(model: TreeModel, options: TreeOptions): Promise<Valida
     if (list) list.push(f);
     else filesByDir.set(d, [f]);
   }
+  const kindAt = (dir: string): 'Kustomization' | 'Component' | undefined => {
+    const f = kustomizationIn(dir, model.exists);
+    if (!f) return undefined;
+    const d = byAbs.get(f)?.[0];
+    return d && isObj(d.content) ? kustomizeKind(d.content) : 'Kustomization';
+  };
   for (const dir of tree.dirs) {
-    const kfile = ['kustomization.yaml', 'kustomization.yml'].map((f) => join(dir, f)).find((f) => model.exists(f));
+    const kfile = kustomizationIn(dir, model.exists);
     const yamlHere = filesByDir.get(dir) ?? [];
     if (!kfile) {
       if (yamlHere.length > 0) {
@@ -417,26 +433,50 @@ async function checkTree(model: TreeModel, options: TreeOptions): Promise<Valida
     }
     const kdoc = byAbs.get(kfile)?.[0];
     if (!kdoc || !isObj(kdoc.content)) continue;
-    const resources = Array.isArray(kdoc.content['resources']) ? kdoc.content['resources'] : [];
+    const kkind = kustomizeKind(kdoc.content);
     const listed = new Set<string>();
-    resources.forEach((r, i) => {
-      if (typeof r !== 'string') return;
-      const target = resolve(dir, r);
-      listed.add(target);
-      if (!model.exists(target)) {
-        problems.push(problem(kdoc, 'Kustomization', '', { path: `/resources/${i}`, code: 'KUSTOMIZATION_MISSING_RESOURCE', message: `resource "${r}" does not exist` }));
-      } else if (model.isDirectory(target) && !['kustomization.yaml', 'kustomization.yml', 'Kustomization'].some((f) => model.exists(join(target, f)))) {
-        problems.push(problem(kdoc, 'Kustomization', '', { path: `/resources/${i}`, code: 'KUSTOMIZATION_MISSING_RESOURCE', message: `resource "${r}" is a directory without a kustomization.yaml` }));
+    for (const ref of kustomizeReferences(kfile, kdoc.content)) {
+      listed.add(ref.target);
+      const field = ref.pointer.split('/')[1] ?? '';
+      const entry = field === 'resources' || field === 'bases' ? 'resource' : field === 'components' ? 'component' : ref.role === 'patch' ? 'patch file' : `${field} file`;
+      const shown = relative(dir, ref.target) || '.';
+      if (!model.exists(ref.target)) {
+        problems.push(problem(kdoc, kkind, '', { path: ref.pointer, code: 'KUSTOMIZATION_MISSING_RESOURCE', message: `${entry} "${shown}" does not exist` }));
+        continue;
       }
-    });
+      const isDir = model.isDirectory(ref.target);
+      if (ref.role === 'resource' && isDir) {
+        const k = kindAt(ref.target);
+        if (!k) problems.push(problem(kdoc, kkind, '', { path: ref.pointer, code: 'KUSTOMIZATION_MISSING_RESOURCE', message: `resource "${shown}" is a directory without a kustomization.yaml` }));
+        else if (k === 'Component') {
+          problems.push(problem(kdoc, kkind, '', { path: ref.pointer, code: 'KUSTOMIZATION_NOT_A_COMPONENT', message: `resource "${shown}" is a Component: kustomize only accepts it under components`, hint: `move "${shown}" from resources to components` }));
+        }
+      } else if (ref.role === 'component') {
+        const k = isDir ? kindAt(ref.target) : undefined;
+        if (k !== 'Component') {
+          problems.push(
+            problem(kdoc, kkind, '', {
+              path: ref.pointer,
+              code: 'KUSTOMIZATION_NOT_A_COMPONENT',
+              message: `component "${shown}" is ${!isDir ? 'a file' : k ? `a ${k}` : 'a directory without a kustomization.yaml'}, not a kustomize Component`,
+              hint: 'a components entry is a directory whose kustomization.yaml has kind: Component (apiVersion kustomize.config.k8s.io/v1alpha1)',
+            }),
+          );
+        }
+      } else if (ref.role === 'patch' && !isDir) {
+        for (const d of byAbs.get(ref.target) ?? []) {
+          for (const m of patchValueProblems(d.content, '', ref.patchTarget === true)) problems.push(problem(d, '', '', { ...m, hint: m.hint ?? `patch file named by ${displayPath(kfile, cwd)}${ref.pointer}` }));
+        }
+      }
+    }
     for (const f of yamlHere) {
       if (f === kfile || listed.has(f)) continue;
       problems.push(
-        problem(kdoc, 'Kustomization', '', {
+        problem(kdoc, kkind, '', {
           path: '/resources',
           code: 'KUSTOMIZATION_UNLISTED_FILE',
           message: `${basename(f)} is in this directory but not listed in resources`,
-          hint: `add "${basename(f)}" to resources or move the file out of the tree`,
+          hint: `add "${basename(f)}" to resources (or name it as a patch) or move the file out of the tree`,
         }),
       );
     }

@@ -178,22 +178,81 @@ describe('DynamoGraphDeployment against the real CRD schema', () => {
     `);
   });
 
-  it('reports explicit nulls with their own code (and judges the rest as the API server would after pruning)', async () => {
+  it('null fields are warnings (the API server drops them), null list items are errors, and the verdict stays ok', async () => {
     const doc = mutate(dgdV1beta1(), (d) => {
       d.spec.components[0].podTemplate.spec.initContainers = null;
       d.metadata.labels = null;
+      d.spec.components[1].replicas = null;
     });
-    expect(await problemsOf(doc)).toMatchInlineSnapshot(`
+    const result = await validateManifests([{ file: 'mem.yaml', content: doc }]);
+    expect(result.ok).toBe(true);
+    expect(result.resources[0]?.status).toBe('valid');
+    expect(result.problems.map(({ severity, path, code, message, hint }) => ({ severity, path, code, message, hint }))).toMatchInlineSnapshot(`
       [
         {
           "code": "NULL_VALUE",
-          "message": "explicit null",
+          "hint": "the API server drops it; remove the line",
+          "message": "explicit null: the API server drops "labels"",
           "path": "/metadata/labels",
+          "severity": "warning",
         },
         {
           "code": "NULL_VALUE",
-          "message": "explicit null",
+          "hint": "the API server drops it; remove the line",
+          "message": "explicit null: the API server drops "initContainers"",
           "path": "/spec/components/0/podTemplate/spec/initContainers",
+          "severity": "warning",
+        },
+        {
+          "code": "NULL_VALUE",
+          "hint": "the API server drops it; remove the line",
+          "message": "explicit null: the API server drops "replicas"",
+          "path": "/spec/components/1/replicas",
+          "severity": "warning",
+        },
+      ]
+    `);
+    // a null list item is not pruned: the schema rejects it
+    const item = mutate(dgdV1beta1(), (d) => {
+      d.spec.components[1].podTemplate.spec.containers[0].args = ['--model', null];
+    });
+    const bad = await validateManifests([{ file: 'mem.yaml', content: item }]);
+    expect(bad.ok).toBe(false);
+    expect(bad.problems.map(({ severity, path, code, message, hint }) => ({ severity, path, code, message, hint }))).toMatchInlineSnapshot(`
+      [
+        {
+          "code": "TYPE_MISMATCH",
+          "hint": "a null list item is not dropped by the API server: remove it",
+          "message": "must be string, got null",
+          "path": "/spec/components/1/podTemplate/spec/containers/0/args/1",
+          "severity": "error",
+        },
+      ]
+    `);
+  });
+
+  it('a null field with a schema default is replaced by it; a null inside preserve-unknown-fields is kept (no warning)', async () => {
+    const alpha = mutate(dgdV1alpha1(), (d) => {
+      d.spec.services.VllmDecodeWorker.checkpoint = { enabled: null };
+    });
+    const dgdr = {
+      apiVersion: 'nvidia.com/v1beta1',
+      kind: 'DynamoGraphDeploymentRequest',
+      metadata: { name: 'qwen3' },
+      spec: { model: 'Qwen/Qwen3-32B', features: { planner: { mode: 'disagg', min_endpoint: null } } },
+    };
+    const result = await validateManifests([
+      { file: 'alpha.yaml', content: alpha },
+      { file: 'dgdr.yaml', content: dgdr },
+    ]);
+    expect(result.problems.filter((p) => p.code !== 'DEPRECATED_API').map(({ file, severity, path, code, message }) => ({ file, severity, path, code, message }))).toMatchInlineSnapshot(`
+      [
+        {
+          "code": "NULL_VALUE",
+          "file": "alpha.yaml",
+          "message": "explicit null: the API server replaces "enabled" with its default false",
+          "path": "/spec/services/VllmDecodeWorker/checkpoint/enabled",
+          "severity": "warning",
         },
       ]
     `);
@@ -306,27 +365,40 @@ describe('other kinds', () => {
     `);
   });
 
-  it('unknown kinds fail unless declared external', async () => {
+  it('a CRD kind without a schema is skipped with a warning (not an error, never silently valid)', async () => {
     const doc = { apiVersion: 'grove.io/v1alpha1', kind: 'PodCliqueSet', metadata: { name: 'x' } };
-    expect(await problemsOf(doc)).toMatchInlineSnapshot(`
+    const unknown = await validateManifests([{ file: 'x.yaml', content: doc }]);
+    expect(unknown.ok).toBe(true);
+    expect(unknown.resources[0]?.status).toBe('skipped');
+    expect(unknown.problems.map(({ severity, path, code, message, hint }) => ({ severity, path, code, message, hint }))).toMatchInlineSnapshot(`
       [
         {
-          "code": "UNKNOWN_KIND",
-          "message": "no schema for grove.io/v1alpha1 PodCliqueSet",
+          "code": "NO_SCHEMA",
+          "hint": "add its CRD to validate it, or declare it external (--external-kind) if another tool does",
+          "message": "no schema for grove.io/v1alpha1 PodCliqueSet: not validated",
           "path": "/apiVersion",
+          "severity": "warning",
         },
       ]
     `);
-    const result = await validateManifests([{ file: 'x.yaml', content: doc }], { externalKinds: ['grove.io/*'] });
-    expect(result.ok).toBe(true);
-    expect(result.resources[0]?.status).toBe('skipped');
-    expect(await problemsOf({ ...doc, apiVersion: 'nvidia.com/v1', kind: 'DynamoGraphDeployment' })).toMatchInlineSnapshot(`
+    // declared external: skipped without a word
+    const external = await validateManifests([{ file: 'x.yaml', content: doc }], { externalKinds: ['grove.io/*'] });
+    expect(external.problems).toEqual([]);
+    expect(external.resources[0]?.status).toBe('skipped');
+  });
+
+  it('an unknown version of a vendored CRD, or a kind Kubernetes does not have, is an error', async () => {
+    const result = await validateManifests([
+      { file: 'a.yaml', content: { apiVersion: 'nvidia.com/v1', kind: 'DynamoGraphDeployment', metadata: { name: 'x' } } },
+      { file: 'b.yaml', content: { apiVersion: 'v1', kind: 'Pdo', metadata: { name: 'x' } } },
+      { file: 'c.yaml', content: { apiVersion: 'apps/v1', kind: 'Pod', metadata: { name: 'x' } } },
+    ]);
+    expect(result.ok).toBe(false);
+    expect(result.problems.map((p) => `${p.file} ${p.severity} ${p.code} ${p.path}: ${p.message} (${p.hint})`)).toMatchInlineSnapshot(`
       [
-        {
-          "code": "UNKNOWN_KIND",
-          "message": "no schema for nvidia.com/v1 DynamoGraphDeployment",
-          "path": "/apiVersion",
-        },
+        "a.yaml error UNKNOWN_KIND /apiVersion: no schema for nvidia.com/v1 DynamoGraphDeployment (DynamoGraphDeployment is known as nvidia.com/v1alpha1 or nvidia.com/v1beta1)",
+        "b.yaml error UNKNOWN_KIND /kind: Kubernetes v1 has no kind Pdo (check the spelling of kind and apiVersion; the schemas are those of Kubernetes v1.36.0)",
+        "c.yaml error UNKNOWN_KIND /kind: Kubernetes apps/v1 has no kind Pod (check the spelling of kind and apiVersion; the schemas are those of Kubernetes v1.36.0)",
       ]
     `);
   });
@@ -339,9 +411,9 @@ describe('other kinds', () => {
     expect(result.problems.map((p) => `${p.file} ${p.path} ${p.code}: ${p.message}${p.hint ? ` (${p.hint})` : ''}`)).toMatchInlineSnapshot(`
       [
         "b/kustomization.yaml /resource UNKNOWN_FIELD: unknown field "resource" (did you mean "resources"?)",
-        "b/kustomization.yaml /apiVersion ENUM: must be "kustomize.config.k8s.io/v1beta1"; got "kustomize.config.k8s.io/v1"",
         "b/kustomization.yaml /resources/0 KUSTOMIZATION_RESOURCE_PATH: resources entries must be relative paths inside the tree; got "https://example.com/x.yaml"",
         "b/kustomization.yaml /resources/1 KUSTOMIZATION_RESOURCE_PATH: resources entries must be relative paths inside the tree; got "/abs.yaml"",
+        "b/kustomization.yaml /apiVersion ENUM: apiVersion for Kustomization should be kustomize.config.k8s.io/v1beta1; got "kustomize.config.k8s.io/v1"",
       ]
     `);
   });

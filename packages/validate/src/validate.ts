@@ -2,10 +2,12 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UserError } from '@llm-recipes/errors';
 import { schemaMessages, toPointer } from './ajv-errors.ts';
-import { isBuiltinKind, validateBuiltin } from './builtin.ts';
+import { isBuiltinKind, isKubernetesGroupVersion, validateBuiltin } from './builtin.ts';
 import { dgdRuleProblems, isDgd } from './dgd.ts';
-import { validateKustomizationShape, isKustomizeFile } from './kustomize.ts';
+import { validateKustomizationShape, isKustomizeFile, kustomizeKind, nonManifestFiles } from './kustomize.ts';
 import { loadManifests, type LoadedDocument, type LoadedManifests } from './load.ts';
+import { hasNull, nullFindings, pruneNulls } from './nulls.ts';
+import type { CrdVersion } from './crds.ts';
 import { crdValidator, findCrdVersion, loadCrdSchemas } from './schemas.ts';
 import { finishResult, type ManifestDocument, type ValidateOptions, type ValidatedResource, type ValidationProblem, type ValidationResult } from './types.ts';
 
@@ -15,36 +17,13 @@ function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Whether a value holds a null anywhere (no allocation: the common case, checked first). */
-function hasNull(value: unknown): boolean {
-  if (value === null) return true;
-  if (typeof value !== 'object') return false;
-  if (Array.isArray(value)) {
-    for (const v of value) if (hasNull(v)) return true;
-    return false;
-  }
-  for (const k in value) if (hasNull((value as Obj)[k])) return true;
-  return false;
-}
-
-/** Pointers of every explicit null; the renderer must never emit one (the API server would prune it silently). */
+/** Pointers of every explicit null field, schema-blind (the null check proper is `nullFindings`). */
 export function findNulls(value: unknown, path: (string | number)[] = []): string[] {
   if (path.length === 0 && !hasNull(value)) return [];
   if (value === null) return [toPointer(path)];
   if (Array.isArray(value)) return value.flatMap((v, i) => findNulls(v, [...path, i]));
   if (isObj(value)) return Object.entries(value).flatMap(([k, v]) => findNulls(v, [...path, k]));
   return [];
-}
-
-/** A copy without nulls, as the API server sees it after pruning. */
-export function pruneNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.filter((v) => v !== null).map(pruneNulls);
-  if (isObj(value)) {
-    const out: Obj = {};
-    for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = pruneNulls(v);
-    return out;
-  }
-  return value;
 }
 
 /** Whether `apiVersion`/`kind` is declared external: `Kind`, `group/version/Kind`, `version/Kind` or `group/*`. */
@@ -89,16 +68,15 @@ async function validateDocument(doc: LoadedDocument, options: ValidateOptions, p
   const name = typeof metadata['name'] === 'string' ? metadata['name'] : '';
   const report = problemFor(doc, kind, name);
 
-  const nullPaths = findNulls(content);
-  for (const path of nullPaths) {
-    problems.push(report({ path, code: 'NULL_VALUE', message: 'explicit null', hint: 'omit the field instead of setting it to null (the API server prunes nulls, so the intent is lost)' }));
-  }
-  // validators never modify their input; copy only when there are nulls to prune
-  const pruned = (nullPaths.length > 0 ? pruneNulls(content) : content) as Obj;
+  const crd = apiVersion && kind ? findCrdVersion(apiVersion, kind) : undefined;
+  const kustomize = isKustomizeFile(doc.file, content);
+  for (const n of documentNulls(content, kustomize, crd)) problems.push(report(n));
+  // built-in validators and the DGD rules see the object as the API server stores it: null fields dropped
+  const pruned = (hasNull(content) ? pruneNulls(content) : content) as Obj;
 
-  if (isKustomizeFile(doc.file, pruned)) {
+  if (kustomize) {
     for (const m of validateKustomizationShape(pruned)) problems.push(report(m));
-    return resource(apiVersion, kind || 'Kustomization', name, 'valid');
+    return resource(apiVersion, kind || kustomizeKind(pruned), name, 'valid');
   }
 
   if (!apiVersion || !kind) {
@@ -109,33 +87,61 @@ async function validateDocument(doc: LoadedDocument, options: ValidateOptions, p
     problems.push(report({ path: '/metadata/name', code: 'REQUIRED_FIELD', message: 'missing required field "metadata.name"' }));
   }
 
-  const crd = findCrdVersion(apiVersion, kind);
   if (crd) {
     if (crd.deprecated) {
       problems.push(report({ path: '/apiVersion', code: 'DEPRECATED_API', message: `${apiVersion} ${kind} is deprecated by the CRD`, severity: 'warning', hint: 'render the v1beta1 form unless the cluster only serves v1alpha1' }));
     }
+    // the converted schema accepts null fields as the API server does (it prunes them): the same verdict
+    // kubeconform reaches with the same schema file
     const validate = crdValidator(crd);
-    if (!validate(pruned)) for (const m of schemaMessages(validate.errors ?? [], pruned)) problems.push(report(m));
+    if (!validate(content)) for (const m of schemaMessages(validate.errors ?? [], content)) problems.push(report(m));
     if (isDgd(pruned)) for (const m of dgdRuleProblems(pruned)) problems.push(report(m));
     return resource(apiVersion, kind, name, 'valid');
   }
-  if (isBuiltinKind(apiVersion, kind)) {
+  if (await isBuiltinKind(apiVersion, kind)) {
     const errors = await validateBuiltin(apiVersion, kind, pruned);
     for (const m of schemaMessages(errors, pruned)) problems.push(report(m));
     return resource(apiVersion, kind, name, 'valid');
   }
   if (isExternalKind(apiVersion, kind, options.externalKinds)) return resource(apiVersion, kind, name, 'skipped');
 
+  const missing = await missingSchema(apiVersion, kind);
+  problems.push(report(missing));
+  return resource(apiVersion, kind, name, missing.severity === 'error' ? 'invalid' : 'skipped');
+}
+
+/** The null findings of one document: against its CRD schema, as a built-in kind, or as a kustomize file. */
+export function documentNulls(content: unknown, kustomize: boolean, crd: CrdVersion | undefined) {
+  return nullFindings(content, kustomize ? 'kustomize' : { schema: crd?.schema });
+}
+
+/**
+ * What a kind without a schema means. A version our CRDs do not serve, or a kind missing from a Kubernetes API
+ * group/version, is an error (the API server would reject it: most often a typo). Any other kind is a CRD whose
+ * schema is not here: a warning, and the object is skipped, like kubeconform's `-ignore-missing-schemas`.
+ */
+export async function missingSchema(apiVersion: string, kind: string): Promise<{ path: string; code: string; message: string; hint: string; severity: 'error' | 'warning' }> {
   const sameKind = loadCrdSchemas().filter((v) => v.kind === kind).map((v) => v.apiVersion);
-  problems.push(
-    report({
-      path: '/apiVersion',
+  const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+  if (sameKind.length > 0 && loadCrdSchemas().some((v) => v.group === group)) {
+    return { path: '/apiVersion', code: 'UNKNOWN_KIND', message: `no schema for ${apiVersion} ${kind}`, hint: `${kind} is known as ${sameKind.join(' or ')}`, severity: 'error' };
+  }
+  if (await isKubernetesGroupVersion(apiVersion)) {
+    return {
+      path: '/kind',
       code: 'UNKNOWN_KIND',
-      message: `no schema for ${apiVersion} ${kind}`,
-      hint: sameKind.length > 0 ? `${kind} is known as ${sameKind.join(' or ')}` : 'declare it external (--external-kind) if another tool validates it',
-    }),
-  );
-  return resource(apiVersion, kind, name, 'invalid');
+      message: `Kubernetes ${apiVersion} has no kind ${kind}`,
+      hint: 'check the spelling of kind and apiVersion; the schemas are those of Kubernetes v1.36.0',
+      severity: 'error',
+    };
+  }
+  return {
+    path: '/apiVersion',
+    code: 'NO_SCHEMA',
+    message: `no schema for ${apiVersion} ${kind}: not validated`,
+    hint: 'add its CRD to validate it, or declare it external (--external-kind) if another tool does',
+    severity: 'warning',
+  };
 }
 
 /**
@@ -157,6 +163,8 @@ export async function validateManifests(inputs: readonly (string | ManifestDocum
 export async function validateLoaded(loaded: LoadedManifests, options: ValidateOptions = {}): Promise<ValidationResult> {
   const problems = [...loaded.problems];
   const resources: ValidatedResource[] = [];
-  for (const doc of loaded.documents) resources.push(await validateDocument(doc, options, problems));
+  // patch files and generator inputs named by a kustomization are not manifests
+  const inputs = nonManifestFiles(loaded);
+  for (const doc of loaded.documents) if (!doc.absPath || !inputs.has(doc.absPath)) resources.push(await validateDocument(doc, options, problems));
   return finishResult('embedded', problems, resources, loaded.files.length);
 }

@@ -1,5 +1,6 @@
+import { requestsAt, warmupAt } from '@llm-recipes/recipe';
 import { FRONTEND_PORT } from '../recipe.ts';
-import { WAIT_IMAGE } from '../benchmarks.ts';
+import { benchmarkCommonEnv, LLM_RECIPES_COMMON, WAIT_IMAGE } from '../benchmarks.ts';
 import { shortHash, toDnsName } from '../names.ts';
 import type { KubeObject } from '../types.ts';
 import { objectName, unsupported, yamlFile, type TargetContext, type TargetFile } from './common.ts';
@@ -24,17 +25,24 @@ function resultsVolume(ctx: TargetContext): Record<string, unknown> | null {
   return ctx.recipe.modelCache.accessMode === 'ReadWriteMany' ? { name: 'results', persistentVolumeClaim: { claimName: ctx.recipe.modelCache.pvcName } } : null;
 }
 
-function benchEnv(ctx: TargetContext, isl: number, osl: number): Record<string, unknown>[] {
+/** The env of one point's `recipes bench`: the recipe's shared settings, then the point's lengths and counts. */
+function benchEnv(ctx: TargetContext, isl: number, osl: number, c: number): Record<string, unknown>[] {
   const b = ctx.recipe.benchmark;
   return [
-    { name: 'ENDPOINT', value: endpoint(ctx) },
-    { name: 'MODEL', value: ctx.servedName },
-    { name: 'API', value: b.api },
+    ...benchmarkCommonEnv(ctx.recipe, endpoint(ctx), ctx.servedName),
     { name: 'ISL', value: String(isl) },
     { name: 'OSL', value: String(osl) },
-    { name: 'REQUESTS', value: String(b.requestsPerPoint) },
-    { name: 'WARMUP', value: String(b.warmupRequests) },
+    // max(requestsPerPoint, requestsPerConcurrency × c), as the benchmark Jobs run it
+    { name: 'REQUESTS', value: String(requestsAt(b, c)) },
+    { name: 'WARMUP', value: String(warmupAt(b, c)) },
   ];
+}
+
+/** The Workflow and the distributed load run concurrency points; rate and trace replay are the Jobs' (dgd target). */
+function concurrencyOnly(ctx: TargetContext, what: string): boolean {
+  if (ctx.recipe.benchmark.load === 'concurrency') return true;
+  unsupported(ctx, ['benchmark', 'load'], `${what} runs concurrency points`, 'set benchmark.load: concurrency, or run rate and trace benchmarks with the Jobs of --target dgd');
+  return false;
 }
 
 /** Where the first recipe string holding `{{` is, for the issue's path. */
@@ -64,6 +72,7 @@ export function renderWorkflow(ctx: TargetContext): TargetFile[] {
     unsupported(ctx, ['benchmark', 'harness'], 'the Workflow runs `recipes bench` per point', 'set benchmark.harness: llm-recipes');
     return [];
   }
+  if (!concurrencyOnly(ctx, 'the Workflow')) return [];
   const name = objectName(ctx, ['profile'], 63 - 6);
   const workload = ctx.dgd.manifests.filter((m) => m.group === 'workload').map((m) => m.object);
   const manifestYaml = yamlFile(ctx, 'workload.yaml', workload).content;
@@ -72,8 +81,10 @@ export function renderWorkflow(ctx: TargetContext): TargetFile[] {
   const teardownYaml = yamlFile(ctx, 'serving.yaml', serving).content;
   const results = resultsVolume(ctx);
   const image = ctx.cluster.benchmarkImage ?? b.image;
-  const points: { id: string; isl: number; osl: number; c: number }[] = [];
-  for (const [isl, osl] of b.islOsl) for (const c of b.concurrency) points.push({ id: `${isl}x${osl}-c${c}`, isl, osl, c });
+  const points: { id: string; isl: number; osl: number; c: number; requests: number; warmup: number }[] = [];
+  for (const [isl, osl] of b.islOsl) {
+    for (const c of b.concurrency) points.push({ id: `${isl}x${osl}-c${c}`, isl, osl, c, requests: requestsAt(b, c), warmup: warmupAt(b, c) });
+  }
   const sa = toDnsName(['llm-recipes-profile'], 63);
   // The Workflow's own template tags, kept by identity so that a recipe string equal to one is still caught below.
   const runTag = { name: 'RUN', value: '{{workflow.name}}' };
@@ -81,6 +92,8 @@ export function renderWorkflow(ctx: TargetContext): TargetFile[] {
     { name: 'ISL', value: '{{inputs.parameters.isl}}' },
     { name: 'OSL', value: '{{inputs.parameters.osl}}' },
     { name: 'CONCURRENCY', value: '{{inputs.parameters.concurrency}}' },
+    { name: 'REQUESTS', value: '{{inputs.parameters.requests}}' },
+    { name: 'WARMUP', value: '{{inputs.parameters.warmup}}' },
     { name: 'POINT', value: '{{inputs.parameters.point}}' },
     { name: 'RUN', value: '{{workflow.name}}' },
   ];
@@ -110,7 +123,16 @@ export function renderWorkflow(ctx: TargetContext): TargetFile[] {
                 dependencies: ['wait'],
                 // Each point is independent: a failed one is recorded and the rest still run.
                 continueOn: { failed: true },
-                arguments: { parameters: [{ name: 'isl', value: String(p.isl) }, { name: 'osl', value: String(p.osl) }, { name: 'concurrency', value: String(p.c) }, { name: 'point', value: p.id }] },
+                arguments: {
+                  parameters: [
+                    { name: 'isl', value: String(p.isl) },
+                    { name: 'osl', value: String(p.osl) },
+                    { name: 'concurrency', value: String(p.c) },
+                    { name: 'requests', value: String(p.requests) },
+                    { name: 'warmup', value: String(p.warmup) },
+                    { name: 'point', value: p.id },
+                  ],
+                },
               })),
               { name: 'collect', template: 'collect', depends: points.map((p) => `(bench-${p.id}.Succeeded || bench-${p.id}.Failed)`).join(' && ') },
             ],
@@ -132,18 +154,22 @@ export function renderWorkflow(ctx: TargetContext): TargetFile[] {
         },
         {
           name: 'bench',
-          inputs: { parameters: [{ name: 'isl' }, { name: 'osl' }, { name: 'concurrency' }, { name: 'point' }] },
-          initContainers: [{ name: 'wait-for-model', image: WAIT_IMAGE, command: ['sh', '-c', WAIT_SCRIPT], env: benchEnv(ctx, 0, 0).slice(0, 2) }],
+          inputs: { parameters: [{ name: 'isl' }, { name: 'osl' }, { name: 'concurrency' }, { name: 'requests' }, { name: 'warmup' }, { name: 'point' }] },
+          initContainers: [{ name: 'wait-for-model', image: WAIT_IMAGE, command: ['sh', '-c', WAIT_SCRIPT], env: benchEnv(ctx, 0, 0, 1).slice(0, 2) }],
           container: {
             name: 'main',
             image,
             command: [
               'sh',
               '-c',
-              'recipes bench --endpoint "$ENDPOINT" --model "$MODEL" --api "$API" --isl "$ISL" --osl "$OSL" --concurrency "$CONCURRENCY" --requests "$REQUESTS" --warmup "$WARMUP" --out "/results/$RUN/$POINT" --json',
+              [
+                ...LLM_RECIPES_COMMON,
+                'recipes bench --endpoint "$ENDPOINT" --model "$MODEL" --api "$API" --gpus "$GPUS" --isl "$ISL" --osl "$OSL" --concurrency "$CONCURRENCY" \\',
+                '  --requests "$REQUESTS" --warmup "$WARMUP" --out "/results/$RUN/$POINT" --json "$@"',
+              ].join('\n'),
             ],
             env: [
-              ...benchEnv(ctx, 0, 0).filter((e) => e['name'] !== 'ISL' && e['name'] !== 'OSL'),
+              ...benchEnv(ctx, 0, 0, 1).filter((e) => !['ISL', 'OSL', 'REQUESTS', 'WARMUP', 'RESULTS'].includes(e['name'] as string)),
               ...tagged,
             ],
             volumeMounts: [{ name: 'results', mountPath: '/results', subPath: results ? 'benchmarks' : null }],
@@ -226,6 +252,7 @@ export function renderDistributedBench(ctx: TargetContext): TargetFile[] {
     unsupported(ctx, ['modelCache', 'accessMode'], 'shards write raw records to a shared volume and the merge reads them all', 'set modelCache.accessMode: ReadWriteMany');
   }
   if (b.harness !== 'llm-recipes') unsupported(ctx, ['benchmark', 'harness'], 'sharding and the exact merge are features of `recipes bench`', 'set benchmark.harness: llm-recipes');
+  concurrencyOnly(ctx, 'the distributed load');
   if (ctx.issues.length > 0 || !results) return [];
   const image = ctx.cluster.benchmarkImage ?? b.image;
   const files: TargetFile[] = [];
@@ -233,12 +260,12 @@ export function renderDistributedBench(ctx: TargetContext): TargetFile[] {
     for (const c of b.concurrency) {
       const shards = shardsFor(c, ctx.options.shards);
       const base = toDnsName(['dbench', dgdName(ctx), `${isl}x${osl}`, `c${c}`], 63 - 6 - 6);
-      const spec = JSON.stringify({ base, image, isl, osl, c, shards, env: benchEnv(ctx, isl, osl) });
+      const spec = JSON.stringify({ base, image, isl, osl, c, shards, env: benchEnv(ctx, isl, osl, c) });
       const name = `${base}-${shortHash(spec, 5)}`;
       const dir = `benchmarks/${name}`;
       const labels = { ...ctx.labels, 'llm-recipes.io/benchmark': `${isl}x${osl}-c${c}` };
       const common = { namespace: ctx.namespace, labels, annotations: { ...ctx.annotations, 'llm-recipes.io/harness': 'llm-recipes' } };
-      const waitModel = { name: 'wait-for-model', image: WAIT_IMAGE, command: ['sh', '-c', WAIT_SCRIPT], env: benchEnv(ctx, isl, osl).slice(0, 2) };
+      const waitModel = { name: 'wait-for-model', image: WAIT_IMAGE, command: ['sh', '-c', WAIT_SCRIPT], env: benchEnv(ctx, isl, osl, c).slice(0, 2) };
       const mount = { name: 'results', mountPath: '/results', subPath: dir };
       const indexed: KubeObject = {
         apiVersion: 'batch/v1',
@@ -265,9 +292,14 @@ export function renderDistributedBench(ctx: TargetContext): TargetFile[] {
                   command: [
                     'sh',
                     '-c',
-                    'set -eu; recipes bench --endpoint "$ENDPOINT" --model "$MODEL" --api "$API" --isl "$ISL" --osl "$OSL" --concurrency "$CONCURRENCY" --requests "$REQUESTS" --warmup "$WARMUP" --shard "$JOB_COMPLETION_INDEX/$SHARDS" --seed "$JOB_COMPLETION_INDEX" --out "/results/shard-$JOB_COMPLETION_INDEX" --json',
+                    [
+                      // every shard its own seed (the recipe's plus its index), so shards never send the same prompts
+                      ...LLM_RECIPES_COMMON.map((l) => l.replace('--random-seed "$SEED"', '--random-seed "$((SEED + JOB_COMPLETION_INDEX))"')),
+                      'recipes bench --endpoint "$ENDPOINT" --model "$MODEL" --api "$API" --gpus "$GPUS" --isl "$ISL" --osl "$OSL" --concurrency "$CONCURRENCY" \\',
+                      '  --requests "$REQUESTS" --warmup "$WARMUP" --shard "$JOB_COMPLETION_INDEX/$SHARDS" --out "/results/shard-$JOB_COMPLETION_INDEX" --json "$@"',
+                    ].join('\n'),
                   ],
-                  env: [...benchEnv(ctx, isl, osl), { name: 'CONCURRENCY', value: String(c) }, { name: 'SHARDS', value: String(shards) }],
+                  env: [...benchEnv(ctx, isl, osl, c).filter((e) => e['name'] !== 'RESULTS'), { name: 'CONCURRENCY', value: String(c) }, { name: 'SHARDS', value: String(shards) }],
                   volumeMounts: [mount],
                 },
               ],

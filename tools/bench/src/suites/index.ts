@@ -6,6 +6,7 @@ import { simSuite } from './sim.ts';
 import { renderSuite } from './render.ts';
 import { profileSuite } from './profile.ts';
 import { targetsSuite } from './targets.ts';
+import { traceSuite } from './trace.ts';
 
 // Each suite lives in its own file beside this one and is listed here.
-export const suites: BenchSuite[] = [recipeLoad, estimateSuite, harnessSuite, simSuite, renderSuite, profileSuite, targetsSuite];
+export const suites: BenchSuite[] = [recipeLoad, estimateSuite, harnessSuite, simSuite, renderSuite, profileSuite, targetsSuite, traceSuite];

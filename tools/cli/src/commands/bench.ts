@@ -8,8 +8,11 @@ import {
   formatSummaryTable,
   isExperimentDir,
   loadTokenizer,
+  checkTraceBlocks,
   loadTrace,
   matrixPoints,
+  MOONCAKE_BLOCK_SIZE,
+  tracePrefixStats,
   originEpochMs,
   parseShard,
   rateShareOf,
@@ -24,7 +27,7 @@ import {
   type Progress,
   type Summary,
 } from '@llm-recipes/bench';
-import { loadWorkspace, resolveRecipe, totalGpus } from '@llm-recipes/recipe';
+import { goodputOf, loadWorkspace, resolveRecipe, samplingBody, totalGpus } from '@llm-recipes/recipe';
 import type { CliIo } from '../io.ts';
 import type { RegisterCommand } from './index.ts';
 import { lookupWorkspaceRoot } from './workspace-root.ts';
@@ -50,18 +53,29 @@ interface BenchFlags {
   manifests?: string;
   resume?: boolean;
   errorThreshold: string;
-  arrival: string;
-  burstiness: string;
+  arrival?: string;
+  burstiness?: string;
   maxConcurrency?: string;
   rampUp?: string;
   timeout: string;
   stallTimeout?: string;
   trace?: string;
   traceSpeed: string;
+  traceBlockSize: string;
+  fixedSchedule: boolean;
+  requestRate?: string;
+  requestsPerConcurrency?: string;
+  warmupPerConcurrency?: string;
+  datasetEntries?: string;
+  extraInputs: string[];
+  temperature?: string;
+  repetitionPenalty?: string;
+  goodput?: string;
+  randomSeed?: string;
   sharedPrefix?: string;
   islSpread: string;
   oslSpread: string;
-  seed: string;
+  seed?: string;
   export?: string;
   tokenizer: string;
   header: string[];
@@ -125,6 +139,66 @@ function parseIslOsl(raw: string, issues: FlagIssues): [number, number][] | unde
   return out;
 }
 
+/**
+ * `--extra-inputs` values, AIPerf's syntax: `key:value` (the value read as JSON when it parses, else a string) or a
+ * JSON object; later ones win.
+ */
+function parseExtraInputs(raw: readonly string[], issues: FlagIssues): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const item of raw) {
+    const t = item.trim();
+    if (t.startsWith('{')) {
+      try {
+        const v = JSON.parse(t) as unknown;
+        if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
+        Object.assign(out, v);
+      } catch (err) {
+        issues.add('extra-inputs', `"${item}" is not a JSON object: ${(err as Error).message}`, 'e.g. --extra-inputs \'{"nvext": {"ignore_eos": true}}\'');
+      }
+      continue;
+    }
+    const i = t.indexOf(':');
+    if (i <= 0) {
+      issues.add('extra-inputs', `"${item}" is not KEY:VALUE or a JSON object`, 'e.g. --extra-inputs temperature:0.7');
+      continue;
+    }
+    const value = t.slice(i + 1).trim();
+    let v: unknown = value;
+    try {
+      v = JSON.parse(value);
+    } catch {
+      // a plain string value
+    }
+    out[t.slice(0, i).trim()] = v;
+  }
+  return out;
+}
+
+/** AIPerf metric tags accepted by `--goodput` (AIPerf's inter_token_latency is the per-request TPOT), and ours. */
+const GOODPUT_TAGS: Record<string, 'ttftMs' | 'tpotMs' | 'e2eMs'> = {
+  time_to_first_token: 'ttftMs',
+  ttft: 'ttftMs',
+  inter_token_latency: 'tpotMs',
+  tpot: 'tpotMs',
+  request_latency: 'e2eMs',
+  e2el: 'e2eMs',
+  e2e: 'e2eMs',
+};
+
+/** `--goodput "time_to_first_token:200 inter_token_latency:20"` (AIPerf and vLLM style, ms) → SLO bounds. */
+function parseGoodput(raw: string, issues: FlagIssues): { ttftMs?: number; tpotMs?: number; e2eMs?: number } | undefined {
+  const out: { ttftMs?: number; tpotMs?: number; e2eMs?: number } = {};
+  for (const part of raw.split(/[\s,]+/).filter(Boolean)) {
+    const m = /^([a-z_0-9]+)[:=]([0-9]*\.?[0-9]+)$/i.exec(part);
+    const key = m ? GOODPUT_TAGS[m[1]!.toLowerCase()] : undefined;
+    if (!m || key === undefined || !(Number(m[2]) > 0)) {
+      issues.add('goodput', `"${part}" is not METRIC:MS with METRIC one of ${Object.keys(GOODPUT_TAGS).join(', ')}`, 'e.g. --goodput "time_to_first_token:200 inter_token_latency:20"');
+      return undefined;
+    }
+    out[key] = Number(m[2]);
+  }
+  return out;
+}
 
 interface RecipeBench {
   recipe: unknown;
@@ -136,9 +210,23 @@ interface RecipeBench {
   islOsl: [number, number][];
   concurrency: number[];
   requests: number;
+  requestsPerConcurrency: number;
   warmup: number;
+  warmupPerConcurrency: number;
+  load: 'concurrency' | 'rate' | 'trace';
+  rates: number[] | undefined;
+  arrival: Arrival;
+  burstiness: number;
+  maxConcurrency: number | undefined;
+  seed: number;
+  datasetEntries: number | undefined;
+  ignoreEos: boolean;
+  extraBody: Record<string, unknown>;
   gpus: number;
-  slo: { ttftMs: number; tpotMs: number; e2eMs?: number | undefined };
+  slo: { ttftMs?: number | undefined; tpotMs?: number | undefined; e2eMs?: number | undefined } | undefined;
+  /** Absolute path of benchmark.trace.file (volumePath traces live on the cluster only). */
+  traceFile: string | undefined;
+  trace: { blockSize: number; speedup: number; fixedSchedule: boolean; maxRequests: number | undefined };
   tokenizerHint: string;
 }
 
@@ -169,9 +257,22 @@ function readRecipe(ref: string, variant: string | undefined, cwd: string): Reci
     islOsl: b.islOsl.map(([i, o]) => [i, o] as [number, number]),
     concurrency: [...b.concurrency],
     requests: b.requestsPerPoint,
+    requestsPerConcurrency: b.requestsPerConcurrency,
     warmup: b.warmupRequests,
+    warmupPerConcurrency: b.warmupPerConcurrency,
+    load: b.load,
+    rates: b.requestRates ? [...b.requestRates] : undefined,
+    arrival: b.arrival,
+    burstiness: b.burstiness,
+    maxConcurrency: b.maxConcurrency,
+    seed: b.seed,
+    datasetEntries: b.datasetEntries,
+    ignoreEos: b.sampling.ignoreEos,
+    extraBody: samplingBody(b),
     gpus: totalGpus(r.recipe),
-    slo: { ttftMs: r.recipe.sla.ttftMs, tpotMs: r.recipe.sla.itlMs, e2eMs: r.recipe.sla.e2eMs },
+    slo: goodputOf(r.recipe) ?? undefined,
+    traceFile: b.trace.file === undefined ? undefined : join(root, r.dir, b.trace.file),
+    trace: { blockSize: b.trace.blockSize, speedup: b.trace.speedup, fixedSchedule: b.trace.fixedSchedule, maxRequests: b.trace.maxRequests },
     tokenizerHint: r.model.tokenizer,
   };
 }
@@ -202,7 +303,10 @@ export const registerBench: RegisterCommand = (program: Command, io: CliIo, stat
     .option('--osl <n>', 'output tokens per request (forced with ignore_eos + min_tokens)')
     .option('--concurrency <n>', 'closed loop: requests kept in flight')
     .option('--rate <r>', 'open loop: arrivals per second')
-    .option('--requests <n>', 'measured requests per point (default 100)')
+    .option('--request-rate <r>', 'the same as --rate (AIPerf name)')
+    .option('--requests <n>', 'measured requests per point (default 100); in trace replay, the first N entries')
+    .option('--requests-per-concurrency <k>', 'concurrency points measure max(--requests, k × concurrency) requests (upstream Dynamo perf Jobs: 10)')
+    .option('--warmup-per-concurrency <k>', 'concurrency points warm up with max(--warmup, k × concurrency) requests')
     .option('--duration <s>', 'stop issuing after this many seconds')
     .option('--warmup <n>', 'requests sent before measuring (excluded from results)')
     .option('--out <dir>', 'experiment directory (manifest, per-point records, summaries, exports)')
@@ -215,18 +319,25 @@ export const registerBench: RegisterCommand = (program: Command, io: CliIo, stat
     .option('--manifests <dir>', 'rendered manifests of the deployment under test; their content hashes go into the experiment manifest')
     .option('--resume', 'keep finished points of the experiment in --out and run the rest')
     .option('--error-threshold <pct>', 'exit 1 when a point’s failed-request share exceeds this percentage', '5')
-    .option('--arrival <kind>', 'poisson | gamma | constant (rate mode)', 'poisson')
-    .option('--burstiness <k>', 'gamma shape: <1 burstier, >1 smoother, 1 = Poisson', '1')
+    .option('--arrival <kind>', 'poisson | gamma | constant (rate mode; default poisson)')
+    .option('--burstiness <k>', 'gamma shape: <1 burstier, >1 smoother, 1 = Poisson (default 1)')
     .option('--max-concurrency <n>', 'cap on in-flight requests in rate/trace mode')
     .option('--ramp-up <s>', 'linear ramp of concurrency slots or rate over this many seconds')
     .option('--timeout <s>', 'per-request deadline in seconds', '600')
     .option('--stall-timeout <s>', 'abort a request after this many seconds without a byte (default: --timeout)')
-    .option('--trace <file.jsonl>', 'replay a trace: {"timestamp": ms, "input_length": n, "output_length": n} per line')
+    .option('--trace <file.jsonl>', 'replay a Mooncake trace: {"timestamp": ms, "input_length": n, "output_length": n, "hash_ids": [...]} per line')
     .option('--trace-speed <x>', 'trace time scale (2 = twice as fast)', '1')
+    .option('--trace-block-size <n>', `tokens per hash_ids block (Mooncake traces: ${MOONCAKE_BLOCK_SIZE})`, String(MOONCAKE_BLOCK_SIZE))
+    .option('--no-fixed-schedule', 'trace replay: ignore timestamps and send back to back at --concurrency')
     .option('--shared-prefix <n>', 'tokens of a prefix shared by every prompt (inside --isl)')
     .option('--isl-spread <r>', 'draw ISL uniformly from [ISL(1−r), ISL(1+r)]', '0')
     .option('--osl-spread <r>', 'draw OSL uniformly from [OSL(1−r), OSL(1+r)]', '0')
-    .option('--seed <n>', 'seed for prompts and arrivals', '0')
+    .option('--seed <n>', 'seed for prompts and arrivals (default 0)')
+    .option('--random-seed <n>', 'the same as --seed (AIPerf name)')
+    .option('--dataset-entries <n>', 'distinct prompts per point, reused in order past that (AIPerf --num-dataset-entries); default all distinct')
+    .option('--extra-inputs <kv>', 'request-body field KEY:VALUE (value read as JSON) or a JSON object, merged last (repeatable)', collect, [])
+    .option('--temperature <t>', 'temperature of every request')
+    .option('--repetition-penalty <p>', 'repetition_penalty of every request')
     .option('--export <list>', `also write ${EXPORT_FORMATS.join(', ')} result files (needs --out)`)
     .option('--tokenizer <spec>', 'o200k_base | cl100k_base | path to a Hugging Face tokenizer.json (or its directory)', 'o200k_base')
     .option('--header <k:v>', 'extra request header (repeatable)', collect, [])
@@ -234,6 +345,7 @@ export const registerBench: RegisterCommand = (program: Command, io: CliIo, stat
     .option('--slo-ttft <ms>', 'goodput bound on TTFT')
     .option('--slo-tpot <ms>', 'goodput bound on TPOT')
     .option('--slo-e2e <ms>', 'goodput bound on E2E latency')
+    .option('--goodput <slos>', 'goodput bounds AIPerf-style, ms: "time_to_first_token:200 inter_token_latency:20 request_latency:5000"')
     .option('--gpus <n>', 'GPUs behind the endpoint (tokens/s/GPU)')
     .option('--no-ignore-eos', 'do not send ignore_eos/min_tokens (let the model stop early)')
     .option('--continuous-usage', 'ask for usage on every chunk (exact per-token ITL on vLLM)')
@@ -252,29 +364,41 @@ async function runBenchCommand(flags: BenchFlags, io: CliIo, state: { exitCode: 
   if (!flags.endpoint) v.add('endpoint', 'required', 'e.g. --endpoint http://127.0.0.1:8000');
   const model = flags.model ?? rec?.model;
   if (!model) v.add('model', 'required (or --recipe)', 'e.g. --model Qwen/Qwen3-32B');
-  const arrival = (['poisson', 'gamma', 'constant'] as const).find((a) => a === flags.arrival);
-  if (!arrival) v.add('arrival', `expected poisson, gamma or constant, got "${flags.arrival}"`, 'e.g. --arrival gamma --burstiness 0.5');
+  const arrivalRaw = flags.arrival ?? rec?.arrival ?? 'poisson';
+  const arrival = (['poisson', 'gamma', 'constant'] as const).find((a) => a === arrivalRaw);
+  if (!arrival) v.add('arrival', `expected poisson, gamma or constant, got "${arrivalRaw}"`, 'e.g. --arrival gamma --burstiness 0.5');
   const isl = v.num('isl', flags.isl, { int: true, min: 1 });
   const osl = v.num('osl', flags.osl, { int: true, min: 1 });
   const concurrency = v.num('concurrency', flags.concurrency, { int: true, min: 1 });
-  const rate = v.num('rate', flags.rate, { gt: 0 });
+  if (flags.rate !== undefined && flags.requestRate !== undefined) v.add('request-rate', 'give --rate or --request-rate, not both', 'drop one of them');
+  const rate = v.num(flags.requestRate !== undefined ? 'request-rate' : 'rate', flags.rate ?? flags.requestRate, { gt: 0 });
   const requests = v.num('requests', flags.requests, { int: true, min: 1 });
+  // the recipe's multiples apply unless the count is given on the command line
+  const perC = v.num('requests-per-concurrency', flags.requestsPerConcurrency, { int: true, min: 0 }) ?? (flags.requests === undefined ? rec?.requestsPerConcurrency : undefined);
+  const warmPerC = v.num('warmup-per-concurrency', flags.warmupPerConcurrency, { int: true, min: 0 }) ?? (flags.warmup === undefined ? rec?.warmupPerConcurrency : undefined);
   const duration = v.num('duration', flags.duration, { gt: 0 });
   const warmup = v.num('warmup', flags.warmup, { int: true, min: 0 });
   const threshold = v.num('error-threshold', flags.errorThreshold, { min: 0 }) ?? 5;
-  const burstiness = v.num('burstiness', flags.burstiness, { gt: 0 }) ?? 1;
-  const maxConcurrency = v.num('max-concurrency', flags.maxConcurrency, { int: true, min: 1 });
+  const burstiness = v.num('burstiness', flags.burstiness, { gt: 0 }) ?? rec?.burstiness ?? 1;
+  const maxConcurrency = v.num('max-concurrency', flags.maxConcurrency, { int: true, min: 1 }) ?? rec?.maxConcurrency;
   const rampUp = v.num('ramp-up', flags.rampUp, { min: 0 });
   const timeoutS = v.num('timeout', flags.timeout, { gt: 0 }) ?? 600;
   const stallS = v.num('stall-timeout', flags.stallTimeout, { gt: 0 });
   const traceSpeed = v.num('trace-speed', flags.traceSpeed, { gt: 0 }) ?? 1;
+  const traceBlockSize = v.num('trace-block-size', flags.traceBlockSize, { int: true, min: 1 }) ?? MOONCAKE_BLOCK_SIZE;
   const sharedPrefix = v.num('shared-prefix', flags.sharedPrefix, { int: true, min: 0 });
   const islSpread = v.num('isl-spread', flags.islSpread, { min: 0 }) ?? 0;
   const oslSpread = v.num('osl-spread', flags.oslSpread, { min: 0 }) ?? 0;
-  const seed = v.num('seed', flags.seed, { int: true, min: 0 }) ?? 0;
+  if (flags.seed !== undefined && flags.randomSeed !== undefined) v.add('random-seed', 'give --seed or --random-seed, not both', 'drop one of them');
+  const seed = v.num(flags.randomSeed !== undefined ? 'random-seed' : 'seed', flags.seed ?? flags.randomSeed, { int: true, min: 0 }) ?? rec?.seed ?? 0;
+  const datasetEntries = v.num('dataset-entries', flags.datasetEntries, { int: true, min: 1 }) ?? rec?.datasetEntries;
+  const temperature = v.num('temperature', flags.temperature, { min: 0 });
+  const repetitionPenalty = v.num('repetition-penalty', flags.repetitionPenalty, { gt: 0 });
+  const extraInputs = parseExtraInputs(flags.extraInputs, v);
   const sloTtft = v.num('slo-ttft', flags.sloTtft, { gt: 0 });
   const sloTpot = v.num('slo-tpot', flags.sloTpot, { gt: 0 });
   const sloE2e = v.num('slo-e2e', flags.sloE2e, { gt: 0 });
+  const goodputFlag = flags.goodput === undefined ? undefined : parseGoodput(flags.goodput, v);
   const gpus = v.num('gpus', flags.gpus, { int: true, min: 1 }) ?? rec?.gpus;
   const promptPool = v.num('prompt-pool', flags.promptPool, { int: true, min: 1 });
   const concurrencies = v.list('concurrencies', flags.concurrencies, { int: true, gt: 0 });
@@ -290,6 +414,7 @@ async function runBenchCommand(flags: BenchFlags, io: CliIo, state: { exitCode: 
   if (flags.resume && !flags.out) v.add('resume', 'needs --out (the experiment directory to resume)', 'add --out results/my-run');
   if (concurrency !== undefined && rate !== undefined) v.add('rate', 'give --concurrency or --rate, not both', 'use --max-concurrency to cap a rate run');
   if (requests !== undefined && duration !== undefined) v.add('duration', 'give --requests or --duration, not both', 'drop one of them');
+  if (goodputFlag && (sloTtft ?? sloTpot ?? sloE2e) !== undefined) v.add('goodput', 'give --goodput or --slo-ttft/--slo-tpot/--slo-e2e, not both', 'drop one of them');
   const headers: Record<string, string> = {};
   for (const h of flags.header) {
     const i = h.indexOf(':');
@@ -300,12 +425,28 @@ async function runBenchCommand(flags: BenchFlags, io: CliIo, state: { exitCode: 
   if (apiKey) headers['authorization'] = `Bearer ${apiKey}`;
 
   // the points: trace, matrix flags, recipe, or the single point given by --isl/--osl and --concurrency/--rate
-  const trace = flags.trace ? loadTrace(isAbsolute(flags.trace) ? flags.trace : join(io.cwd, flags.trace)) : undefined;
+  const traceFlag = flags.trace ? (isAbsolute(flags.trace) ? flags.trace : join(io.cwd, flags.trace)) : undefined;
+  const tracePath = traceFlag ?? (rec?.load === 'trace' && !matrix && isl === undefined ? rec.traceFile : undefined);
+  if (rec?.load === 'trace' && tracePath === undefined && !matrix && isl === undefined) {
+    v.add('trace', "the recipe's trace is staged on the cluster (benchmark.trace.volumePath)", 'pass a local copy with --trace FILE');
+  }
+  const trace = tracePath ? loadTrace(tracePath) : undefined;
+  const fromRecipeTrace = traceFlag === undefined && trace !== undefined;
+  const traceOpts = {
+    blockSize: flags.traceBlockSize === String(MOONCAKE_BLOCK_SIZE) && fromRecipeTrace ? rec!.trace.blockSize : traceBlockSize,
+    speed: flags.traceSpeed === '1' && fromRecipeTrace ? rec!.trace.speedup : traceSpeed,
+    fixedSchedule: fromRecipeTrace && flags.fixedSchedule ? rec!.trace.fixedSchedule : flags.fixedSchedule,
+  };
+  if (trace) checkTraceBlocks(trace, traceOpts.blockSize, tracePath!);
   let points: MatrixPoint[] = [];
   if (trace) {
     const meanIsl = Math.round(trace.reduce((a, e) => a + e.isl, 0) / trace.length);
     const meanOsl = Math.round(trace.reduce((a, e) => a + e.osl, 0) / trace.length);
-    points = [{ id: 'trace', isl: meanIsl, osl: meanOsl, concurrency: null, rate: null }];
+    // one replay per concurrency level: the in-flight cap (fixed schedule) or the closed-loop streams
+    const caps = concurrencies ?? (concurrency !== undefined ? [concurrency] : fromRecipeTrace ? rec!.concurrency : undefined);
+    points = caps
+      ? caps.map((c) => ({ id: `trace-c${c}`, isl: meanIsl, osl: meanOsl, concurrency: c, rate: null }))
+      : [{ id: 'trace', isl: meanIsl, osl: meanOsl, concurrency: null, rate: null }];
   } else {
     const pairs = matrix ?? (isl !== undefined && osl !== undefined ? [[isl, osl] as [number, number]] : rec?.islOsl);
     const cs = concurrencies ?? (concurrency !== undefined ? [concurrency] : undefined);
@@ -314,9 +455,11 @@ async function runBenchCommand(flags: BenchFlags, io: CliIo, state: { exitCode: 
       if (isl === undefined) v.add('isl', 'required (or --matrix-isl-osl, --recipe, --trace)', 'e.g. --isl 1024 --osl 128');
       if (osl === undefined) v.add('osl', 'required (or --matrix-isl-osl, --recipe, --trace)', 'e.g. --isl 1024 --osl 128');
     }
-    const loads = cs ?? (rs ? undefined : rec?.concurrency);
-    if (!loads && !rs) v.add('concurrency', 'give --concurrency N or --rate R (or --concurrencies/--rates, --recipe)', 'e.g. --concurrency 16');
-    if (pairs && (loads || rs)) points = matrixPoints(pairs, { concurrency: loads ?? [], rate: rs ?? [] });
+    const recipeRates = rec?.load === 'rate' ? rec.rates : undefined;
+    const loads = cs ?? (rs || recipeRates ? undefined : rec?.concurrency);
+    const rateLevels = rs ?? (cs ? undefined : recipeRates);
+    if (!loads && !rateLevels) v.add('concurrency', 'give --concurrency N or --rate R (or --concurrencies/--rates, --recipe)', 'e.g. --concurrency 16');
+    if (pairs && (loads || rateLevels)) points = matrixPoints(pairs, { concurrency: loads ?? [], rate: rateLevels ?? [] });
   }
   v.throwIfAny();
   if (flags.out && !flags.resume && isExperimentDir(resolve(io.cwd, flags.out))) {
@@ -332,9 +475,25 @@ async function runBenchCommand(flags: BenchFlags, io: CliIo, state: { exitCode: 
     manifestFiles = readTree(dir, io.cwd);
   }
   const tokenizer = await loadTokenizer(flags.tokenizer, io.cwd);
-  const slo = sloTtft ?? sloTpot ?? sloE2e ? { ttftMs: sloTtft, tpotMs: sloTpot, e2eMs: sloE2e } : rec?.slo;
-  const measuredRequests = requests ?? (duration === undefined ? (rec?.requests ?? 100) : undefined);
+  const slo = goodputFlag ?? ((sloTtft ?? sloTpot ?? sloE2e) !== undefined ? { ttftMs: sloTtft, tpotMs: sloTpot, e2eMs: sloE2e } : rec?.slo);
+  const traceLimit = trace ? (requests ?? (fromRecipeTrace ? rec!.trace.maxRequests : undefined)) : undefined;
+  const measuredRequests = trace ? traceLimit : (requests ?? (duration === undefined ? (rec?.requests ?? 100) : undefined));
   const warmupN = warmup ?? rec?.warmup ?? 0;
+  // concurrency points scale with their load (upstream: --request-count 10×c, --warmup-request-count c)
+  const requestsFor = (p: MatrixPoint): number | undefined =>
+    !trace && measuredRequests !== undefined && p.concurrency !== null && perC ? Math.max(measuredRequests, perC * p.concurrency) : measuredRequests;
+  const warmupFor = (p: MatrixPoint): number => (!trace && p.concurrency !== null && warmPerC ? Math.max(warmupN, warmPerC * p.concurrency) : warmupN);
+  const extraBody: Record<string, unknown> = {
+    ...(flags.temperature === undefined && flags.repetitionPenalty === undefined && Object.keys(extraInputs).length === 0 ? rec?.extraBody : {}),
+    ...(temperature !== undefined ? { temperature } : {}),
+    ...(repetitionPenalty !== undefined ? { repetition_penalty: repetitionPenalty } : {}),
+    ...extraInputs,
+  };
+  const ignoreEos = flags.ignoreEos && (rec?.ignoreEos ?? true);
+  const theoretical = trace ? tracePrefixStats(trace.slice(0, traceLimit ?? trace.length), traceOpts.blockSize) : undefined;
+  if (theoretical) {
+    io.stderr(`trace: ${theoretical.requests} requests, ${theoretical.inputTokens} prompt tokens, theoretical prefix hit rate ${(theoretical.hitRate * 100).toFixed(1)}% (${traceOpts.blockSize}-token blocks)\n`);
+  }
   const live = io.isTTY;
   let lastPlain = 0;
 
@@ -343,7 +502,17 @@ async function runBenchCommand(flags: BenchFlags, io: CliIo, state: { exitCode: 
   if (shard && !flags.out) throw new UserError('BAD_FLAG', '--shard needs --out (the merge reads each shard\'s records)', { hint: 'add --out /results/shard-$JOB_COMPLETION_INDEX' });
   const origins: Record<string, number> = {};
   const loadFor = (p: MatrixPoint): LoadSpec => {
-    if (trace) return { mode: 'trace', entries: trace, speed: traceSpeed, maxConcurrency };
+    if (trace) {
+      const cap = p.concurrency ?? maxConcurrency;
+      return {
+        mode: 'trace',
+        entries: trace,
+        speed: traceOpts.speed,
+        maxConcurrency: shard && cap !== undefined ? Math.max(1, shareOf(cap, shard)) : cap,
+        fixedSchedule: traceOpts.fixedSchedule,
+        blockSize: traceOpts.blockSize,
+      };
+    }
     if (p.concurrency !== null) return { mode: 'concurrency', concurrency: shard ? Math.max(1, shareOf(p.concurrency, shard)) : p.concurrency };
     return { mode: 'rate', rate: shard ? rateShareOf(p.rate!, shard) : p.rate!, arrival: arrival as Arrival, burstiness, maxConcurrency };
   };
@@ -354,9 +523,9 @@ async function runBenchCommand(flags: BenchFlags, io: CliIo, state: { exitCode: 
       model: model!,
       headers,
       load: loadFor(p),
-      requests: trace ? undefined : shard && measuredRequests !== undefined ? Math.max(1, shareOf(measuredRequests, shard)) : measuredRequests,
+      requests: ((n) => (shard && n !== undefined && !trace ? Math.max(1, shareOf(n, shard)) : n))(requestsFor(p)),
       durationS: duration,
-      warmup: warmupN,
+      warmup: warmupFor(p),
       rampUpS: rampUp,
       timeoutMs: timeoutS * 1000,
       stallTimeoutMs: stallS === undefined ? undefined : stallS * 1000,
@@ -366,9 +535,12 @@ async function runBenchCommand(flags: BenchFlags, io: CliIo, state: { exitCode: 
         islSpread,
         oslSpread,
         sharedPrefix,
-        seed,
-        forceOutputLength: flags.ignoreEos,
+        // each replay of a trace draws its own block contents, so a later level never hits what an earlier one cached
+        seed: trace ? seed + points.findIndex((q) => q.id === p.id) : seed,
+        datasetEntries,
+        forceOutputLength: ignoreEos,
         continuousUsage: flags.continuousUsage ?? false,
+        extraBody: Object.keys(extraBody).length > 0 ? extraBody : undefined,
       },
       tokenizer,
       promptPool,
@@ -409,20 +581,26 @@ async function runBenchCommand(flags: BenchFlags, io: CliIo, state: { exitCode: 
         api,
         tokenizer: tokenizer.name,
         requests: measuredRequests ?? null,
+        requestsPerConcurrency: perC ?? null,
         duration: duration ?? null,
         warmup: warmupN,
+        warmupPerConcurrency: warmPerC ?? null,
+        datasetEntries: datasetEntries ?? null,
+        extraBody,
         arrival,
         burstiness,
         maxConcurrency: maxConcurrency ?? null,
         rampUp: rampUp ?? null,
         timeoutS,
         stallS: stallS ?? null,
-        trace: flags.trace ?? null,
-        traceSpeed,
+        trace: tracePath ? relative(io.cwd, tracePath) : null,
+        traceSpeed: traceOpts.speed,
+        traceBlockSize: trace ? traceOpts.blockSize : null,
+        fixedSchedule: trace ? traceOpts.fixedSchedule : null,
         sharedPrefix: sharedPrefix ?? null,
         islSpread,
         oslSpread,
-        ignoreEos: flags.ignoreEos,
+        ignoreEos,
         continuousUsage: flags.continuousUsage ?? false,
         slo: slo ?? null,
         gpus: gpus ?? null,

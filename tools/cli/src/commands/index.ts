@@ -112,4 +112,10 @@ export const commands: readonly CommandEntry[] = [
       'SLA-driven profiling (DGDR flow): rapid (estimator) or thorough (prefill/decode/load sweeps on deployed engines); Pareto front, top-N, selection; --auto-apply writes, renders and deploys it.',
     load: async () => (await import('./profile.ts')).registerProfile,
   },
+  {
+    name: 'calibrate',
+    term: 'calibrate [options]',
+    description: "Refit the estimator's bounded corrections for a GPU × backend from this project's own benchmark runs, and commit them as data.",
+    load: async () => (await import('./calibrate.ts')).registerCalibrate,
+  },
 ];

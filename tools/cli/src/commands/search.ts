@@ -1,8 +1,9 @@
 import { CheckFailedError, UserError } from '@llm-recipes/errors';
-import { defaultCalibration, search, type BackendName, type Candidate, type Dtype, type Mode, type SearchResult } from '@llm-recipes/estimate';
+import { estimateBand, search, workspaceCalibration, type Architecture, type BackendName, type Calibration, type Candidate, type Dtype, type EstimateBand, type Mode, type SearchResult } from '@llm-recipes/estimate';
 import { resolveRecipe, writeVariant, type Recipe, type WrittenVariant } from '@llm-recipes/recipe';
 import type { RegisterCommand } from './index.ts';
-import { openCatalog, toJson } from './estimate-catalog.ts';
+import { describeModel, openCatalog, toJson } from './estimate-catalog.ts';
+import { lookupWorkspaceRoot } from './workspace-root.ts';
 
 // Seed 004 defaults when the request omits workload and SLA.
 const DEFAULTS = { isl: 512, osl: 128, ttftMs: 100, itlMs: 15 };
@@ -26,8 +27,20 @@ const int = (v: string): number => {
   return Number(v);
 };
 
-function describe(c: Candidate): Record<string, unknown> {
+/** What the uncertainty band of a search point needs: the model, the GPU and the calibration searched with. */
+export interface BandContext {
+  arch: Architecture;
+  gpuId: string;
+  calibration: Calibration;
+}
+
+function bandOf(c: Candidate, ctx: BandContext | undefined): EstimateBand | undefined {
+  return ctx ? estimateBand(c.result, { backend: c.deployment.backend, gpuId: ctx.gpuId, arch: ctx.arch }, ctx.calibration) : undefined;
+}
+
+function describe(c: Candidate, ctx?: BandContext): Record<string, unknown> {
   const d = c.deployment;
+  const band = bandOf(c, ctx);
   return {
     config: c.config,
     backend: d.backend,
@@ -43,10 +56,11 @@ function describe(c: Candidate): Record<string, unknown> {
     tokensPerSecondPerGpu: c.result.tokensPerSecondPerGpu,
     outputTokensPerSecond: c.result.outputTokensPerSecond,
     maxBatch: c.result.maxBatch,
+    ...(band ? { band } : {}),
   };
 }
 
-export function searchJson(r: SearchResult): Record<string, unknown> {
+export function searchJson(r: SearchResult, ctx?: BandContext): Record<string, unknown> {
   return {
     status: r.status,
     workload: r.workload,
@@ -54,11 +68,11 @@ export function searchJson(r: SearchResult): Record<string, unknown> {
     gpuBudget: r.gpuBudget,
     configs: r.configs,
     points: r.points,
-    selected: r.selected ? describe(r.selected) : null,
-    top: r.top.map((t) => describe(t.best!)),
-    closest: r.closest.map((c) => ({ ...describe(c.best!), reason: c.reason })),
+    selected: r.selected ? describe(r.selected, ctx) : null,
+    top: r.top.map((t) => describe(t.best!, ctx)),
+    closest: r.closest.map((c) => ({ ...describe(c.best!, ctx), reason: c.reason })),
     others: r.others.map((o) => ({ config: o.config, reason: o.reason })),
-    pareto: r.pareto.map(describe),
+    pareto: r.pareto.map((p) => describe(p, ctx)),
   };
 }
 
@@ -102,7 +116,7 @@ export const registerSearch: RegisterCommand = (program, io, state) => {
   program
     .command('search [recipe]')
     .description('Rapid search: Pareto front (tokens/s/GPU vs tokens/s/user) and the config that best meets the SLA.')
-    .option('--model <id>', 'recipes/ model id or Hugging Face id (when no recipe is given)')
+    .option('--model <id>', 'recipes/ model id or Hugging Face id (when no recipe is given); a quantisation suffix sets the dtype')
     .option('--gpu <id>', 'GPU id')
     .option('--gpus <n>', 'GPU budget', int)
     .option('--backend <name>', 'vllm | sglang | trtllm | any', 'any')
@@ -142,7 +156,13 @@ export const registerSearch: RegisterCommand = (program, io, state) => {
             ['--model', modelId, r.model],
             ['--gpu', gpuId, r.gpu],
             ['--backend', opts['backend'] === 'any' ? undefined : backend, r.backend.name],
-          ].filter(([, given, own]) => given !== undefined && given !== own && !(own === r.gpu && catalog.gpu(given!).id === own));
+          ].filter(
+            ([flag, given, own]) =>
+              given !== undefined &&
+              given !== own &&
+              !(flag === '--gpu' && catalog.gpu(given!).id === own) &&
+              !(flag === '--model' && catalog.model(given!).model.id === own),
+          );
           if (clash.length > 0) {
             throw new UserError('SEARCH_VARIANT_IDENTITY', `a variant of ${res.resolved.id} cannot change ${clash.map((c) => c[0]).join(', ')}`, {
               hint: 'drop those flags (the recipe sets them), or write a recipe for that model/backend/GPU with recipes new',
@@ -165,29 +185,46 @@ export const registerSearch: RegisterCommand = (program, io, state) => {
       if (!['any', 'vllm', 'sglang', 'trtllm'].includes(backend)) throw new UserError('UNKNOWN_BACKEND', `unknown backend "${backend}"`, { hint: 'vllm | sglang | trtllm | any' });
       if (!['any', 'agg', 'disagg'].includes(opts['mode'] as string)) throw new UserError('UNKNOWN_MODE', `unknown mode "${String(opts['mode'])}"`, { hint: 'agg | disagg | any' });
       if (dtype && !['bf16', 'fp16', 'fp8', 'fp4'].includes(dtype)) throw new UserError('UNKNOWN_DTYPE', `unknown dtype "${dtype}"`, { hint: 'bf16 | fp8 | fp4' });
-      const model = catalog.model(modelId);
+      // an explicit or recipe dtype wins over the one the model id implies
+      const resolved = catalog.model(modelId, dtype as Dtype | undefined);
+      const model = resolved.model;
       const gpu = catalog.gpu(gpuId);
+      const calibration = workspaceCalibration(lookupWorkspaceRoot(io.cwd));
+      const ctx: BandContext = { arch: model.architecture, gpuId: gpu.id, calibration };
+      const range = (c: Candidate, k: 'ttftMs' | 'itlMs' | 'tokensPerSecondPerGpu', d: number): string => {
+        const b = bandOf(c, ctx)?.[k];
+        return b ? ` (${f(b[0], d)}–${f(b[1], d)})` : '';
+      };
       const result = search({
         arch: model.architecture,
         gpu,
         gpuBudget: budget,
         backends: backend === 'any' ? ['trtllm', 'vllm', 'sglang'] : [backend as BackendName],
-        dtype: (dtype ?? model.dtype) as Dtype,
+        dtype: resolved.dtype,
         workload: { isl: isl ?? DEFAULTS.isl, osl: osl ?? DEFAULTS.osl },
         sla: { ttftMs: sla.ttftMs ?? DEFAULTS.ttftMs, itlMs: sla.itlMs ?? DEFAULTS.itlMs },
-        calibration: defaultCalibration,
+        calibration,
         modes: opts['mode'] === 'any' ? undefined : [opts['mode'] as Mode],
         topN: opts['top'] as number,
       });
-      if (opts['json']) io.stdout(`${toJson(searchJson(result))}\n`);
+      if (opts['json']) io.stdout(`${toJson(searchJson(result, ctx))}\n`);
       else {
         const lines: string[] = [];
-        lines.push(`${model.id} on ${budget}× ${gpu.id}, ISL ${result.workload.isl} / OSL ${result.workload.osl}, SLA TTFT ≤ ${result.sla.ttftMs} ms, ITL ≤ ${result.sla.itlMs} ms — ${result.configs} configs, ${result.points} points`);
+        lines.push(`${describeModel(resolved)}; ${budget}× ${gpu.id}, ISL ${result.workload.isl} / OSL ${result.workload.osl}, SLA TTFT ≤ ${result.sla.ttftMs} ms, ITL ≤ ${result.sla.itlMs} ms — ${result.configs} configs, ${result.points} points`);
         lines.push('', 'Pareto front (tokens/s/GPU vs tokens/s/user):');
-        for (const p of result.pareto) lines.push(`  ${p.config.padEnd(34)} conc ${String(p.concurrency).padStart(5)}  ${f(p.result.tokensPerSecondPerUser).padStart(7)} tok/s/user  ${f(p.result.tokensPerSecondPerGpu).padStart(8)} tok/s/GPU  TTFT ${f(p.result.ttftMs).padStart(7)} ms  ITL ${f(p.result.itlMs, 2)} ms`);
+        for (const p of result.pareto) {
+          lines.push(
+            `  ${p.config.padEnd(34)} conc ${String(p.concurrency).padStart(5)}  ${f(p.result.tokensPerSecondPerUser).padStart(7)} tok/s/user  ${f(p.result.tokensPerSecondPerGpu).padStart(8)} tok/s/GPU${range(p, 'tokensPerSecondPerGpu', 0)}  TTFT ${f(p.result.ttftMs).padStart(7)} ms${range(p, 'ttftMs', 0)}  ITL ${f(p.result.itlMs, 2)} ms${range(p, 'itlMs', 2)}`,
+          );
+        }
         if (result.selected) {
           const s = result.selected;
-          lines.push('', `selected: ${s.config} at concurrency ${s.concurrency} — ${f(s.result.tokensPerSecondPerGpu)} tok/s/GPU, ${f(s.result.tokensPerSecondPerUser)} tok/s/user, TTFT ${f(s.result.ttftMs)} ms, ITL ${f(s.result.itlMs, 2)} ms`);
+          lines.push(
+            '',
+            `selected: ${s.config} at concurrency ${s.concurrency} — ${f(s.result.tokensPerSecondPerGpu)} tok/s/GPU${range(s, 'tokensPerSecondPerGpu', 0)}, ${f(s.result.tokensPerSecondPerUser)} tok/s/user, TTFT ${f(s.result.ttftMs)} ms${range(s, 'ttftMs', 0)}, ITL ${f(s.result.itlMs, 2)} ms${range(s, 'itlMs', 2)}`,
+          );
+          const sb = bandOf(s, ctx);
+          if (sb) lines.push(`(ranges: ${Math.round(sb.coverage * 100)} % band from held-out error; TTFT ${sb.basis.ttft}, ITL ${sb.basis.tpot}, throughput ${sb.basis.throughput} — see docs/estimator.md)`);
           lines.push('top configs meeting the SLA:');
           for (const t of result.top) lines.push(`  ${t.config.padEnd(34)} conc ${String(t.best!.concurrency).padStart(5)}  ${f(t.best!.result.tokensPerSecondPerGpu).padStart(8)} tok/s/GPU`);
         } else {

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import { InvalidInputError, UserError, type Issue } from '@llm-recipes/errors';
-import { estimatorSimulation } from '@llm-recipes/estimate';
+import { estimatorSimulation, workspaceCalibration } from '@llm-recipes/estimate';
 import { GpuSchema, loadWorkspace, ModelCardSchema, RecipeSchema, resolveRecipe } from '@llm-recipes/recipe';
 import {
   resolveSimConfig,
@@ -248,9 +248,11 @@ export const registerSim: RegisterCommand = (program, io) => {
       const stepModel = chooseStepModel(opts);
       if (opts.recipe !== undefined || opts.recipeJson !== undefined) {
         let resolved: SimRecipeFile;
+        let root: string | undefined;
         if (opts.recipeJson !== undefined) resolved = readSimRecipeFile(resolve(io.cwd, opts.recipeJson));
         else {
-          const ws = loadWorkspace(findWorkspaceRoot(io.cwd, opts.root));
+          root = findWorkspaceRoot(io.cwd, opts.root);
+          const ws = loadWorkspace(root);
           const result = resolveRecipe(ws, { recipe: opts.recipe!, variant: opts.variant, set: opts.set, cwd: io.cwd });
           if (result.resolved === undefined) throw new InvalidInputError(result.issues);
           resolved = result.resolved;
@@ -267,7 +269,9 @@ export const registerSim: RegisterCommand = (program, io) => {
               hint: `use a variant with mode ${opts.mode} (recipes search --write-variant), or add --step-model parametric`,
             });
           }
-          const es = estimatorSimulation(resolved);
+          // the step model with the workspace's committed corrections (recipes calibrate), as estimate and search use it;
+          // a rendered recipe file (in-cluster) carries none
+          const es = estimatorSimulation(resolved, workspaceCalibration(root));
           base = es.config;
           stepModels = pool === undefined ? es.stepModels : (_role, cfg) => es.stepModels(pool, cfg);
         } else base = simConfigFromRecipe(resolved);

@@ -1,6 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeconfigFor, startFakeApiServer, type FakeApiServer } from '@llm-recipes/cluster/testing';
@@ -12,7 +13,7 @@ import { captureIo, type CapturedIo } from '../testing.ts';
 
 // `recipes up --target cluster` end to end against a local server speaking the Kubernetes API (server-side apply,
 // GET with status, pod logs, delete). The fake plays the operator (the DGD's status goes Ready after apply) and the
-// benchmark Job's pod: it runs the Job's own container script — `recipes bench … --json` per concurrency — through
+// benchmark Job's pod: it runs the Job's own container script — `recipes bench … --json` over the concurrencies — with
 // the real CLI against a simulator of the recipe, so the results are real measurements. A kind cluster running the
 // simulator image is the real-cluster check (docs/profiling.md).
 
@@ -35,43 +36,39 @@ afterAll(async () => {
 
 const io = (): CapturedIo => captureIo(ROOT);
 
-/** Shell words of one command line: "…" quoted with $VAR expansion, bare words expanded too. */
-function words(line: string, vars: Record<string, string>): string[] {
-  const expand = (s: string): string => s.replace(/\$(\w+)/g, (_m, k: string) => vars[k] ?? '');
-  const out: string[] = [];
-  for (const m of line.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)) out.push(m[1] !== undefined ? expand(m[1]) : expand(m[2]!));
-  return out;
-}
-
 const podLogs: string[] = [];
+const cliBin = fileURLToPath(new URL('../bin.ts', import.meta.url));
 
 /**
- * The benchmark Job's pod: its container runs `sh -c SCRIPT` with the Job's env; the script loops over $CONCURRENCY
- * running one `recipes bench` per value. We run exactly those command lines through main() — the in-cluster
- * frontend Service name resolves to the simulator (cluster DNS), /results is a volume in a temp dir.
+ * The benchmark Job's pod: its container's own `sh -c SCRIPT` runs with the Job's env, `recipes` being this CLI —
+ * the in-cluster frontend Service name resolves to the simulator (cluster DNS), /results is a volume in a temp dir.
  */
 async function runPod(job: KubeObject): Promise<string> {
   const spec = (job['spec'] as { template: { spec: { containers: { command: string[]; env?: { name: string; value?: string }[] }[] } } }).template.spec;
   const c = spec.containers[0]!;
   if (!job.metadata?.labels?.['llm-recipes.io/benchmark']) return 'model download: weights present in the cache\n';
   expect(c.command.slice(0, 2)).toEqual(['sh', '-c']);
-  const script = c.command[2]!.replace(/\\\n\s*/g, ' ');
   const env = Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
   expect(env['ENDPOINT']).toMatch(/^http:\/\/[a-z0-9-]+-frontend:8000$/);
-  const loop = /for c in \$CONCURRENCY; do\n([\s\S]*?)\ndone/.exec(script);
-  if (!loop) throw new Error(`unexpected benchmark script:\n${script}`);
+  expect(env['RESULTS']).toBe('/results');
+  const bin = mkdtempSync(join(tmp, 'bin-'));
+  writeFileSync(join(bin, 'recipes'), `#!/bin/sh\nexec "${process.execPath}" "${cliBin}" "$@"\n`);
+  chmodSync(join(bin, 'recipes'), 0o755);
   const volume = mkdtempSync(join(tmp, 'results-'));
-  let log = '';
-  for (const cc of env['CONCURRENCY']!.split(' ')) {
-    const argv = words(loop[1]!.trim(), { ...env, ENDPOINT: sim.url, c: cc }).map((w) => w.replace(/^\/results/, volume));
-    expect(argv[0]).toBe('recipes');
-    const o = io();
-    const code = await main(argv.slice(1), o);
-    log += o.out;
-    if (code !== 0) throw new Error(`recipes bench exited ${code}: ${o.err}`);
-  }
-  podLogs.push(log);
-  return log;
+  const { code, out, err } = await new Promise<{ code: number; out: string; err: string }>((done) => {
+    const child = spawn('sh', ['-c', c.command[2]!], {
+      cwd: ROOT,
+      env: { ...process.env, ...env, ENDPOINT: sim.url, RESULTS: volume, PATH: `${bin}${delimiter}${process.env['PATH'] ?? ''}` },
+    });
+    let o = '';
+    let e = '';
+    child.stdout.on('data', (d: Buffer) => (o += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (e += d.toString()));
+    child.on('close', (k) => done({ code: k ?? -1, out: o, err: e }));
+  });
+  if (code !== 0) throw new Error(`benchmark script exited ${code}: ${err}`);
+  podLogs.push(out);
+  return out;
 }
 
 function kubeconfig(server: FakeApiServer): string {

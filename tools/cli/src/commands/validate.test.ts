@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../main.ts';
+import { findKubectl } from '@llm-recipes/validate';
 import { captureIo, type CapturedIo } from '../testing.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'cli-validate-'));
@@ -33,7 +34,7 @@ describe('recipes validate', () => {
 
       clusters/lab/kustomization.yaml
            4 ✖ Kustomization /resources: job.yaml is in this directory but not listed in resources [KUSTOMIZATION_UNLISTED_FILE]
-             hint: add "job.yaml" to resources or move the file out of the tree
+             hint: add "job.yaml" to resources (or name it as a patch) or move the file out of the tree
 
       invalid: 3 resources in 3 files — 3 errors, 0 warnings, 0 skipped (schemas: embedded)
       note: GPU fit per node not checked (no GPU catalog under recipes/gpus)
@@ -47,7 +48,49 @@ describe('recipes validate', () => {
     rmSync(join(root, 'clusters/lab/job.yaml'));
   });
 
+  it('a null field is a warning with file:line and a hint, and does not fail the run (embedded and kubeconform alike)', async () => {
+    mkdirSync(join(root, 'nulls'), { recursive: true });
+    writeFileSync(join(root, 'nulls/kustomization.yaml'), 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - dgd.yaml\n');
+    writeFileSync(
+      join(root, 'nulls/dgd.yaml'),
+      'apiVersion: nvidia.com/v1beta1\nkind: DynamoGraphDeployment\nmetadata:\n  name: qwen3\nspec:\n  components:\n    - name: frontend\n      type: frontend\n      replicas: null\n      podTemplate:\n        spec:\n          containers:\n            - name: main\n              image: img:1\n',
+    );
+    const embedded = io();
+    expect(await main(['validate', 'nulls/'], embedded)).toBe(0);
+    expect(embedded.out).toContain('     9 ⚠ DynamoGraphDeployment/qwen3 /spec/components/0/replicas: explicit null: the API server drops "replicas" [NULL_VALUE]\n       hint: the API server drops it; remove the line');
+    expect(embedded.out).toContain('valid: 2 resources in 2 files — 0 errors, 1 warning, 0 skipped (schemas: embedded)');
+    // kubeconform (a stand-in at the wire, as in packages/validate) judges the schema; the null warning is the same
+    const bin = join(root, 'bin');
+    mkdirSync(bin, { recursive: true });
+    // printf is a shell builtin: the run's PATH is empty
+    writeFileSync(join(bin, 'kubeconform'), `#!/bin/sh\nprintf '%s\\n' '${JSON.stringify({ resources: [{ filename: 'nulls/dgd.yaml', kind: 'DynamoGraphDeployment', name: 'qwen3', version: 'nvidia.com/v1beta1', status: 'statusValid', msg: '' }], summary: { valid: 1, invalid: 0, errors: 0, skipped: 0 } })}'\n`);
+    chmodSync(join(bin, 'kubeconform'), 0o755);
+    const kc = io();
+    expect(await main(['validate', 'nulls/', '--kubeconform', 'bin/kubeconform'], kc), kc.err).toBe(0);
+    expect(kc.out).toContain('     9 ⚠ DynamoGraphDeployment/qwen3 /spec/components/0/replicas: explicit null: the API server drops "replicas" [NULL_VALUE]');
+    expect(kc.out).toContain('0 errors, 1 warning, 0 skipped (schemas: kubeconform)');
+    rmSync(join(root, 'nulls'), { recursive: true });
+  });
+
+  it.skipIf(!findKubectl())('--kustomize-build runs kubectl kustomize on the kustomization roots and validates the output', async () => {
+    cpSync(join(import.meta.dirname, '../../../../packages/validate/fixtures/dynamo'), join(root, 'dynamo'), { recursive: true });
+    const out = captureIo(root, { env: { PATH: dirname(findKubectl()!) } });
+    expect(await main(['validate', 'dynamo/', '--kustomize-build', 'always'], out)).toBe(0);
+    expect(out.out).toMatch(/kustomize build: 2 root\(s\) built with .*kubectl \(kustomize v5\.\d+\.\d+\) and validated/);
+    const json = captureIo(root, { env: { PATH: dirname(findKubectl()!) } });
+    expect(await main(['validate', 'dynamo/', '--json'], json)).toBe(0);
+    expect(JSON.parse(json.out).kustomizeBuild).toMatchObject({ built: true, roots: ['dynamo/model-cache', 'dynamo/overlays/aws-efa'] });
+    // without kubectl the same tree is checked structurally, and the report says so
+    const bare = io();
+    expect(await main(['validate', 'dynamo/'], bare)).toBe(0);
+    expect(bare.out).toContain('note: kustomize build skipped — kubectl not found: patches and components were checked structurally, not applied');
+    rmSync(join(root, 'dynamo'), { recursive: true });
+  });
+
   it('rejects bad flags as usage errors', async () => {
+    const mode = io();
+    expect(await main(['validate', '--kustomize-build', 'sometimes'], mode)).toBe(2);
+    expect(mode.err).toContain('--kustomize-build sometimes: expected auto, always or never');
     const out = io();
     expect(await main(['validate', '--external', 'bogus'], out)).toBe(2);
     expect(out.err).toContain('expected secret:NAME, configmap:NAME or pvc:NAME');

@@ -14,6 +14,8 @@ interface ValidateFlags {
   external: string[];
   externalKind: string[];
   kubernetesVersion?: string;
+  kustomizeBuild: string;
+  kubectl?: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -62,11 +64,16 @@ export const registerValidate: RegisterCommand = (program: Command, io, state) =
     .option('--external <ref>', 'object that exists in the cluster but not in the tree: secret:NAME, configmap:NAME or pvc:NAME (repeatable)', collect, [])
     .option('--external-kind <kind>', 'kind validated elsewhere: Kind, apiVersion/Kind or group/* (repeatable)', collect, [])
     .option('--kubernetes-version <version>', 'Kubernetes version for kubeconform schemas, e.g. 1.31.0')
+    .option('--kustomize-build <mode>', 'run kubectl kustomize on the kustomization roots and validate the output: auto (when patches or components are used and kubectl is found), always or never', 'auto')
+    .option('--kubectl <path>', 'kubectl binary for --kustomize-build (default: kubectl on PATH)')
     .action(async (paths: string[], flags: ValidateFlags) => {
       if (flags.kubeconform && flags.embedded) {
         throw new UserError('BAD_FLAGS', '--kubeconform and --embedded exclude each other', { hint: 'pick one validator' });
       }
-      const { findKubeconform, formatReport, mergeResults, runKubeconform, validateTree } = await import('@llm-recipes/validate');
+      if (!['auto', 'always', 'never'].includes(flags.kustomizeBuild)) {
+        throw new UserError('BAD_FLAGS', `--kustomize-build ${flags.kustomizeBuild}: expected auto, always or never`, { hint: 'auto builds when patches or components are used and kubectl is on PATH' });
+      }
+      const { findKubeconform, formatReport, kustomizeBuild, mergeResults, runKubeconform, validateTree } = await import('@llm-recipes/validate');
       const cwd = io.cwd;
       const external = parseExternal(flags.external);
       const facts = workspaceFacts(cwd);
@@ -88,11 +95,27 @@ export const registerValidate: RegisterCommand = (program: Command, io, state) =
         result = await validateTree(paths, { ...treeOptions, schemas: true });
       }
 
+      // what only a kustomize build shows: patches and components applied, then the schema pass on the output
+      const build = await kustomizeBuild(paths, {
+        cwd,
+        env: io.env,
+        externalKinds: flags.externalKind,
+        mode: flags.kustomizeBuild as 'auto' | 'always' | 'never',
+        kubectl: flags.kubectl,
+        sourceProblems: result.problems,
+      });
+      result = mergeResults(result, build.result);
+
       if (flags.json) {
-        io.stdout(`${JSON.stringify({ ...result, gpuFitChecked: facts.gpuNodes !== undefined }, null, 2)}\n`);
+        io.stdout(`${JSON.stringify({ ...result, gpuFitChecked: facts.gpuNodes !== undefined, kustomizeBuild: build.report }, null, 2)}\n`);
       } else {
         io.stdout(formatReport(result));
         if (!facts.gpuNodes) io.stdout('note: GPU fit per node not checked (no GPU catalog under recipes/gpus)\n');
+        if (build.report.built) {
+          io.stdout(`kustomize build: ${build.report.roots.length} root(s) built with ${build.report.kubectl}${build.report.kustomizeVersion ? ` (kustomize ${build.report.kustomizeVersion})` : ''} and validated\n`);
+        } else if (flags.kustomizeBuild !== 'never' && build.report.reason?.startsWith('kubectl not found')) {
+          io.stdout(`note: kustomize build skipped — ${build.report.reason}\n`);
+        }
       }
       if (!result.ok) state.exitCode = 1;
     });
