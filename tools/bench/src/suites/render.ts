@@ -136,7 +136,8 @@ async function generated(root: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
     const id = `bench-model-${String(i).padStart(3, '0')}`;
     await mkdir(join(root, 'recipes', id, 'vllm', 'h100-sxm'), { recursive: true });
-    await writeFile(join(root, 'recipes', id, 'model.yaml'), model);
+    // a Hugging Face id of its own: two cards naming one model are an error (MODEL_DUPLICATE_NAME)
+    await writeFile(join(root, 'recipes', id, 'model.yaml'), model.replace(/^hfId: .*$/m, `hfId: bench/${id}`));
     await cp(join(recipeDir, 'engine'), join(root, 'recipes', id, 'vllm', 'h100-sxm', 'engine'), { recursive: true });
     await writeFile(join(root, 'recipes', id, 'vllm', 'h100-sxm', 'recipe.yaml'), recipe.replace(/^model: qwen3-32b$/m, `model: ${id}`));
     refs.push(`  - recipe: ${id}/vllm/h100-sxm`);
