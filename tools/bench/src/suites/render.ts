@@ -138,7 +138,8 @@ async function generated(root: string): Promise<void> {
     await mkdir(join(root, 'recipes', id, 'vllm', 'h100-sxm'), { recursive: true });
     // a Hugging Face id of its own: two cards naming one model are an error (MODEL_DUPLICATE_NAME)
     await writeFile(join(root, 'recipes', id, 'model.yaml'), model.replace(/^hfId: .*$/m, `hfId: bench/${id}`));
-    await cp(join(recipeDir, 'engine'), join(root, 'recipes', id, 'vllm', 'h100-sxm', 'engine'), { recursive: true });
+    // the files the recipe references (engine config, benchmark trace); a golden.yaml would name the original recipe
+    await cp(recipeDir, join(root, 'recipes', id, 'vllm', 'h100-sxm'), { recursive: true, filter: (src) => !/golden\.yaml$/.test(src) });
     await writeFile(join(root, 'recipes', id, 'vllm', 'h100-sxm', 'recipe.yaml'), recipe.replace(/^model: qwen3-32b$/m, `model: ${id}`));
     refs.push(`  - recipe: ${id}/vllm/h100-sxm`);
   }
