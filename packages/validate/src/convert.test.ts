@@ -116,7 +116,7 @@ describe('vendored CRDs and generated schemas', () => {
   it('the CRD files match the sha256 recorded in PROVENANCE.md', () => {
     const provenance = readFileSync(join(CRD_DIR, 'PROVENANCE.md'), 'utf8');
     const files = readdirSync(CRD_DIR).filter((f) => f.endsWith('.yaml'));
-    expect(files).toHaveLength(3);
+    expect(files).toHaveLength(4);
     for (const f of files) {
       const digest = createHash('sha256').update(readFileSync(join(CRD_DIR, f))).digest('hex');
       expect(provenance).toContain(`${digest}  ${f}`);
@@ -135,6 +135,7 @@ describe('vendored CRDs and generated schemas', () => {
         'nvidia.com/dynamographdeploymentrequest_v1beta1.json',
         'nvidia.com/dynamographdeploymentscalingadapter_v1alpha1.json',
         'nvidia.com/dynamographdeploymentscalingadapter_v1beta1.json',
+        'resource.nvidia.com/computedomain_v1beta1.json',
       ]);
       const dgd = JSON.parse(readFileSync(join(out, 'nvidia.com/dynamographdeployment_v1beta1.json'), 'utf8'));
       expect(dgd.additionalProperties).toBe(false);
@@ -142,7 +143,7 @@ describe('vendored CRDs and generated schemas', () => {
       expect(dgd.properties.spec.properties.components.items.properties.sharedMemorySize.oneOf).toEqual([{ type: 'string' }, { type: 'integer' }]);
       expect(JSON.stringify(dgd)).not.toContain('"format":"int-or-string"');
       // no temp files left behind (whatever their names): exactly the schema files and their directory
-      expect((readdirSync(out, { recursive: true }) as string[]).sort()).toEqual(['nvidia.com', ...result.files].sort());
+      expect((readdirSync(out, { recursive: true }) as string[]).sort()).toEqual(['nvidia.com', 'resource.nvidia.com', ...result.files].sort());
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -3,7 +3,7 @@ export { CRD_DIR, crdDigest, readCrdVersions, schemaFileName } from './crds.ts';
 export { generateSchemas, schemaCacheDir, ensureSchemaDir, warmValidators, validatorCacheFile, validatorCacheKey, validatorStats, cachedValidator, loadCrdSchemas } from './schemas.ts';
 export { validateManifests, findNulls, pruneNulls, isExternalKind } from './validate.ts';
 export { BUILTIN_KINDS } from './builtin.ts';
-export { dgdComponents, dgdRuleProblems, gpuProducts } from './dgd.ts';
+export { dgdComponents, dgdRuleProblems, engineFileConflicts, gpuProducts, workerArgv } from './dgd.ts';
 export { KUSTOMIZATION_SCHEMA } from './kustomize.ts';
 export { validateTree, validateRendered, findRefs, DEFAULT_EXTERNAL_SECRETS, DEFAULT_MAX_DGD_NAME_LENGTH } from './tree.ts';
 export { runKubeconform, findKubeconform, kubeconformArgs, parseKubeconformOutput, CRDS_CATALOG_LOCATION } from './kubeconform.ts';
