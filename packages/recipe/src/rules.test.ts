@@ -68,7 +68,7 @@ topology:
     ).toMatchInlineSnapshot(`
       [
         "recipes/qwen3-32b/vllm/h100-sxm/recipe.yaml:8:5 ✖ unknown field "replcas" → at topology.agg.replcas — hint: did you mean "replicas"?",
-        "recipes/qwen3-32b/vllm/h100-sxm/recipe.yaml:9:5 ✖ unknown field "tensorParalel" → at topology.agg.tensorParalel — hint: known fields: replicas, tp, pp, ep, dp, nodes, args, extraConfig",
+        "recipes/qwen3-32b/vllm/h100-sxm/recipe.yaml:9:5 ✖ unknown field "tensorParalel" → at topology.agg.tensorParalel — hint: known fields: replicas, tp, pp, ep, dp, nodes, args, extraConfig, pod",
       ]
     `);
   });

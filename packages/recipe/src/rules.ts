@@ -117,12 +117,17 @@ const parallelism: Rule = (ctx) => {
     } else if (n / w.nodes > g.gpusPerNode) {
       const nodes = Math.ceil(n / g.gpusPerNode);
       const fits = n % nodes === 0 ? `set topology.${role}.nodes: ${nodes}` : `use tp × pp × dp that is a multiple of ${g.gpusPerNode}`;
+      // SGLang's --tp N --dp N --enable-dp-attention (TensorRT-LLM's enable_attention_dp) counts N GPUs, not N × N
+      const attentionDp =
+        w.dp > 1 && w.tp > 1 && w.tp % w.dp === 0
+          ? `; dp counts attention ranks of tp GPUs each, so SGLang's --tp ${w.tp} --dp ${w.dp} --enable-dp-attention is tp: ${w.tp / w.dp}, dp: ${w.dp}`
+          : '';
       push(
         ctx,
         'RECIPE_GPUS_PER_NODE',
         ['topology', role, 'tp'],
         `topology.${role} needs ${n / w.nodes} GPUs per node (${formula} over ${w.nodes} node${w.nodes === 1 ? '' : 's'}), but a ${g.id} node has ${g.gpusPerNode}`,
-        `${fits} to span nodes, or lower tp to ${Math.min(w.tp, g.gpusPerNode)}`,
+        `${fits} to span nodes, or lower tp to ${Math.min(w.tp, g.gpusPerNode)}${attentionDp}`,
       );
     }
     if ((w.tp * w.dp) % w.ep !== 0) {

@@ -24,7 +24,20 @@ function deepPartial<T extends z.ZodType>(schema: T): z.ZodType<DeepPartial<z.ou
   return deepPartialUntyped(schema) as z.ZodType<DeepPartial<z.output<T>>>;
 }
 
+// One output per input schema, so a block used in several places (pod settings) stays one definition in the JSON Schema.
+const partials = new WeakMap<z.ZodType, z.ZodType>();
+
 function deepPartialUntyped(schema: z.ZodType): z.ZodType {
+  const known = partials.get(schema);
+  if (known !== undefined) return known;
+  const out = deepPartialFresh(schema);
+  partials.set(schema, out);
+  return out;
+}
+
+function deepPartialFresh(schema: z.ZodType): z.ZodType {
+  // a named block (pod settings) is written and resolved in one form already: every field of it is optional
+  if (z.globalRegistry.get(schema)?.id !== undefined) return schema;
   const description = schema.description;
   let out: z.ZodType;
   if (schema instanceof z.ZodOptional) {
@@ -52,6 +65,7 @@ const backendShape = RecipeSchema.shape.backend.shape;
 const VariantBackendSchema = z
   .strictObject({
     image: backendShape.image.optional(),
+    runtimeVersion: backendShape.runtimeVersion,
     args: backendShape.args.optional(),
     extraConfig: backendShape.extraConfig,
     env: backendShape.env.optional(),
@@ -91,6 +105,7 @@ export const WrittenVariantSchema = z
     kvCacheDtype: deepPartial(recipeShape.kvCacheDtype).optional(),
     maxModelLen: deepPartial(recipeShape.maxModelLen).optional(),
     topology: VariantTopologySchema.optional(),
+    pod: deepPartial(recipeShape.pod).optional(),
     modelCache: deepPartial(recipeShape.modelCache).optional(),
     workload: deepPartial(recipeShape.workload).optional(),
     sla: deepPartial(recipeShape.sla).optional(),

@@ -56,7 +56,7 @@ function poolValues(ctx: TargetContext, pool: Pool | undefined, disagg: boolean)
         // vllmServe lets the chart add `vllm serve <model>` (and the multinode wiring); other engines bring their command.
         modelCommand: vllm ? 'vllmServe' : 'custom',
         command: vllm ? [] : server.command,
-        args: vllm ? args.filter((a, i) => !(i === 0 && a === ctx.modelPath)) : args,
+        args: vllm ? args.filter((a, i) => !(i === 0 && a === ctx.modelRef)) : args,
         env,
         ports: [{ containerPort: port, name: 'metrics', protocol: 'TCP' }],
         resources: { limits: gpus, requests: gpus },
