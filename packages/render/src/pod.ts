@@ -258,14 +258,14 @@ function nonEmpty<T extends Obj | unknown[]>(v: T): T | null {
 /** v1beta1: sharedMemorySize, compilationCache and a native pod template with container `main`. */
 export function betaPod(plan: PodPlan): Obj {
   const envFrom = [...(plan.envFromSecret === null ? [] : [{ secretRef: { name: plan.envFromSecret } }]), ...plan.envFrom];
-  const resources: Obj = { requests: plan.requests, limits: plan.limits };
+  const resources: Obj = { requests: nonEmpty(plan.requests), limits: nonEmpty(plan.limits) };
   if (plan.claims.length > 0) resources.claims = plan.claims.map((name) => ({ name }));
   const main: Obj = {
     name: 'main',
     ...plan.container,
     env: nonEmpty(plan.container.env),
     envFrom: nonEmpty(envFrom),
-    resources: Object.keys(plan.requests).length + Object.keys(plan.limits).length > 0 ? resources : null,
+    resources: resources.requests === null && resources.limits === null && resources.claims === undefined ? null : resources,
     volumeMounts: nonEmpty([...plan.pvcMounts.map((m) => ({ name: m.name, mountPath: m.mountPath })), ...plan.volumeMounts]),
   };
   const spec: Obj = {
@@ -306,6 +306,14 @@ export function alphaService(plan: PodPlan): Obj {
     volumeMounts.push({ name: plan.compilationCache.pvcName, mountPoint: plan.compilationCache.mountPath ?? null, useAsCompilationCache: true });
   }
   const { image, ...rest } = plan.container;
+  // the operator names a spec.pvcs volume after its claim (graph.go), so other containers mount it by that name
+  const claimOf = new Map(plan.pvcMounts.map((m) => [m.name, m.claimName]));
+  const spec: Obj = { ...plan.spec };
+  if (Array.isArray(plan.spec.initContainers)) {
+    spec.initContainers = (plan.spec.initContainers as Obj[]).map((c) =>
+      Array.isArray(c.volumeMounts) ? { ...c, volumeMounts: (c.volumeMounts as Obj[]).map((m) => ({ ...m, name: claimOf.get(m.name as string) ?? m.name })) } : c,
+    );
+  }
   const mainContainer: Obj = {
     image,
     ...rest,
@@ -319,7 +327,7 @@ export function alphaService(plan: PodPlan): Obj {
     resources: resources.requests === null && resources.limits === null && resources.claims === undefined ? null : resources,
     volumeMounts: nonEmpty(volumeMounts),
     extraPodMetadata: nonEmpty(plan.metadata as Obj),
-    extraPodSpec: { ...plan.spec, volumes: nonEmpty(plan.spec.volumes), mainContainer },
+    extraPodSpec: { ...spec, volumes: nonEmpty(plan.spec.volumes), mainContainer },
   };
 }
 

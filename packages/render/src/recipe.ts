@@ -390,7 +390,7 @@ function workerComponent(ctx: RecipeContext, pool: PoolEngine, configMapName: st
     backendEnv: recipe.backend.env,
     pvcMounts: [cacheMount],
     volumes,
-    initContainers: mc.download ? [waitForWeights(ctx)] : null,
+    initContainers: mc.download ? [waitForWeights(ctx, image)] : null,
     envFromSecret: mc.hfTokenFrom === 'secret' ? mc.hfTokenSecret : null,
     computeDomain: computeDomain === null || !joinsComputeDomain(settings) ? null : { claimTemplate: channelTemplateName(computeDomain) },
   });
@@ -412,10 +412,11 @@ function workerComponent(ctx: RecipeContext, pool: PoolEngine, configMapName: st
   };
 }
 
-function waitForWeights(ctx: RecipeContext): Record<string, unknown> {
+/** Waits for the download Job's marker; runs the pool's own image so the node pulls no other. */
+function waitForWeights(ctx: RecipeContext, image: string): Record<string, unknown> {
   return {
     name: 'wait-for-weights',
-    image: ctx.recipe.backend.image,
+    image,
     command: ['sh', '-c', 'until [ -f "$MODEL_DIR/$MARKER" ]; do echo "waiting for $MODEL_DIR"; sleep 10; done'],
     env: [
       { name: 'MODEL_DIR', value: ctx.modelPath },

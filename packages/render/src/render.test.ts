@@ -49,6 +49,34 @@ const CASES: Record<string, () => ResolvedRecipe> = {
       benchmark: { ...base.benchmark, harness: 'aiperf', image: 'python:3.12-slim', islOsl: [[128, 128]] },
     });
   },
+  // GB200: both pools join one NVLink ComputeDomain spanning every node of them
+  'trtllm-gb200-compute-domain': () => {
+    const base = f.disaggRecipe();
+    const gb200 = f.workerPod({ computeDomain: true, sharedMemory: '800Gi', resources: { requests: { cpu: '130', memory: '850Gi' } } });
+    return f.resolved(
+      {
+        ...base,
+        gpu: 'gb200_sxm',
+        backend: { ...base.backend, name: 'trtllm', image: 'nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:1.0.0', args: {}, extraConfig: undefined, env: {} },
+        topology: {
+          ...base.topology,
+          router: 'round-robin',
+          prefill: f.worker({ replicas: 1, tp: 1, dp: 4, ep: 4, pod: gb200, extraConfig: 'engine/prefill.yaml' }),
+          decode: f.worker({ replicas: 1, tp: 1, dp: 32, ep: 32, nodes: 8, pod: gb200, extraConfig: 'engine/decode.yaml' }),
+        },
+      },
+      {
+        id: 'qwen3-32b/trtllm/gb200-sxm',
+        name: 'qwen3-32b-trtllm-gb200-sxm',
+        dir: 'recipes/qwen3-32b/trtllm/gb200-sxm',
+        gpu: { ...f.gpu(), id: 'gb200_sxm', name: 'NVIDIA GB200', productLabel: 'NVIDIA-GB200', gpusPerNode: 4 },
+        engineFiles: [
+          { path: 'engine/prefill.yaml', content: 'max_batch_size: 4\n' },
+          { path: 'engine/decode.yaml', content: 'moe_config:\n  backend: WIDEEP\n' },
+        ],
+      },
+    );
+  },
 };
 
 describe('renderRecipe golden files', () => {
@@ -56,7 +84,7 @@ describe('renderRecipe golden files', () => {
     for (const apiVersion of ['v1beta1', 'v1alpha1'] as const) {
       it(`${name} (${apiVersion})`, async () => {
         // GIVEN a resolved recipe and a cluster serving ${apiVersion}
-        const cluster = f.cluster({ dynamoApiVersion: apiVersion });
+        const cluster = f.cluster({ dynamoApiVersion: apiVersion, gpus: { ...f.cluster().gpus, gb200_sxm: { nodes: 18 } } });
         // WHEN it is rendered
         const out = renderRecipe(build(), cluster);
         // THEN the output matches the reviewed golden file
