@@ -193,20 +193,39 @@ const lengths: Rule = (ctx) => {
   if (r.maxModelLen > max) {
     push(ctx, 'RECIPE_MAX_MODEL_LEN', ['maxModelLen'], `maxModelLen ${r.maxModelLen} exceeds ${ctx.model.id}'s context of ${max} tokens`, `set maxModelLen to at most ${max}`);
   }
-  const limit = Math.min(r.maxModelLen, max);
+  // a pool may run a shorter context than the recipe (a prefill pool needs only the prompt); a generating pool
+  // (agg, decode) bounds prompt + output, a prefill pool the prompt
+  let limit = Math.min(r.maxModelLen, max);
+  let where = 'maxModelLen';
+  let promptLimit = limit;
+  let promptWhere = where;
+  for (const role of ['agg', 'prefill', 'decode'] as const) {
+    const own = r.topology[role]?.maxModelLen;
+    if (own === undefined) continue;
+    const field = `topology.${role}.maxModelLen`;
+    if (own > max) push(ctx, 'RECIPE_MAX_MODEL_LEN', ['topology', role, 'maxModelLen'], `${field} ${own} exceeds ${ctx.model.id}'s context of ${max} tokens`, `set it to at most ${max}`);
+    if (role === 'prefill') {
+      if (own < promptLimit) [promptLimit, promptWhere] = [own, field];
+    } else if (own < limit) {
+      [limit, where] = [own, field];
+    }
+  }
   for (const [i, [isl, osl]] of r.benchmark.islOsl.entries()) {
-    if (isl + osl > limit) {
+    if (isl + osl > limit || isl >= promptLimit) {
+      const [need, cap, name] = isl + osl > limit ? [isl + osl, limit, where] : [isl, promptLimit, promptWhere];
       push(
         ctx,
         'RECIPE_BENCHMARK_TOO_LONG',
         ['benchmark', 'islOsl', i],
-        `benchmark.islOsl[${i}] = [${isl}, ${osl}] needs ${isl + osl} tokens, more than maxModelLen ${limit}`,
-        `lower ISL+OSL to ${limit} or raise maxModelLen`,
+        `benchmark.islOsl[${i}] = [${isl}, ${osl}] needs ${need} tokens, more than ${name} ${cap}`,
+        `lower ISL+OSL to ${cap} or raise ${name}`,
       );
     }
   }
   if (r.workload.isl + r.workload.osl > limit) {
-    push(ctx, 'RECIPE_WORKLOAD_TOO_LONG', ['workload'], `workload isl ${r.workload.isl} + osl ${r.workload.osl} exceeds maxModelLen ${limit}`, `lower the workload or raise maxModelLen`);
+    push(ctx, 'RECIPE_WORKLOAD_TOO_LONG', ['workload'], `workload isl ${r.workload.isl} + osl ${r.workload.osl} exceeds ${where} ${limit}`, `lower the workload or raise ${where}`);
+  } else if (r.workload.isl >= promptLimit) {
+    push(ctx, 'RECIPE_WORKLOAD_TOO_LONG', ['workload'], `workload isl ${r.workload.isl} does not fit ${promptWhere} ${promptLimit}`, `lower the workload or raise ${promptWhere}`);
   }
 };
 

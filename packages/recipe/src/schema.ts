@@ -151,6 +151,12 @@ export const WorkerSchema = z.strictObject({
     )
     .register(ENGINE_FIELDS, { engine: 'vLLM --data-parallel-size; SGLang --dp-size + --enable-dp-attention; TensorRT-LLM enable_attention_dp' }),
   nodes: z.int().positive().describe('Nodes one replica spans (multinode when > 1); GPUs per node = tp×pp×dp / nodes.'),
+  maxModelLen: z
+    .int()
+    .positive()
+    .describe("This pool's context length instead of the recipe's maxModelLen (a prefill pool needs only the prompt, so it can reserve less).")
+    .register(ENGINE_FIELDS, { engine: 'vLLM --max-model-len; SGLang --context-length; TensorRT-LLM max_seq_len' })
+    .optional(),
   args: z.record(z.string(), EngineArgValueSchema).describe('Engine flags for this role, merged over backend.args.'),
   extraConfig: z
     .string()
@@ -224,8 +230,10 @@ export const ModelCacheSchema = z.strictObject({
   download: z.boolean().describe('Render a download Job that fills the PVC.'),
   hfTokenSecret: DnsLabelSchema.describe('Secret (key HF_TOKEN) read by the download Job and workers; referenced by name only.'),
   hfTokenFrom: z
-    .enum(['key', 'secret'])
-    .describe('How workers read the token: key (HF_TOKEN from the Secret\'s HF_TOKEN key, optional) or secret (every key of the Secret as environment variables, envFromSecret).'),
+    .enum(['key', 'secret', 'none'])
+    .describe(
+      "How workers read the token: key (HF_TOKEN from the Secret's HF_TOKEN key, optional), secret (every key of the Secret as environment variables, envFromSecret) or none (no token: public weights already in the cache).",
+    ),
   layout: z
     .enum(['dir', 'hub'])
     .describe(

@@ -17,9 +17,11 @@ function engineFields(schema: z.ZodType, path: string[] = [], out: { path: strin
 }
 
 /** Values to try for a field: every other enum member; for sizes, the doubled and quadrupled value. */
-function candidates(schema: z.ZodType, current: unknown): unknown[] {
+function candidates(schema: z.ZodType, current: unknown, recipe: Recipe): unknown[] {
   if (schema instanceof z.ZodEnum) return (schema.options as unknown[]).filter((o) => o !== current);
   if (typeof current === 'number') return [current * 2, current * 4, current + 1];
+  // an optional per-pool override (a pool's maxModelLen): unset, then set below the recipe's value
+  if (current === undefined && schema instanceof z.ZodNumber) return [Math.floor(recipe.maxModelLen / 2), 1024];
   throw new Error(`no candidate values for a ${schema.constructor.name}`);
 }
 
@@ -71,7 +73,9 @@ describe('engine-facing recipe fields', () => {
 
   it('are found in the schema, not in a hand-kept list', () => {
     const paths = fields.map((x) => x.path.join('.'));
-    expect(paths).toEqual(expect.arrayContaining(['dtype', 'kvCacheDtype', 'maxModelLen', 'topology.agg.tp', 'topology.decode.dp', 'topology.prefill.ep']));
+    expect(paths).toEqual(
+      expect.arrayContaining(['dtype', 'kvCacheDtype', 'maxModelLen', 'topology.agg.tp', 'topology.decode.dp', 'topology.prefill.ep', 'topology.prefill.maxModelLen']),
+    );
   });
 
   // Regression: maxModelLen, dtype and kvCacheDtype reached no engine flag, so a long-context variant rendered
@@ -83,7 +87,7 @@ describe('engine-facing recipe fields', () => {
         const b = base(backend, path);
         const before = engineView(b);
         let changed = 0;
-        for (const value of candidates(schema, getIn(b.recipe, path))) {
+        for (const value of candidates(schema, getIn(b.recipe, path), b.recipe)) {
           const r = structuredClone(b);
           setIn(r.recipe, path, value);
           // vLLM spreads experts over every GPU of a replica: its one valid expert-parallel size is tp × dp

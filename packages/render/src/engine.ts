@@ -234,7 +234,7 @@ export function engineStructure(ctx: EngineContext, role: Role, worker: Worker):
       }
       flags.push(['enable-expert-parallel', true]);
     }
-    flags.push(['max-model-len', recipe.maxModelLen]);
+    flags.push(['max-model-len', worker.maxModelLen ?? recipe.maxModelLen]);
   } else if (backend === 'sglang') {
     if (hub) flags.push(['revision', resolved.model.revision]);
     // SGLang's TP group spans every attention-DP rank: --tp-size is the replica's GPUs (per pipeline stage)
@@ -242,7 +242,7 @@ export function engineStructure(ctx: EngineContext, role: Role, worker: Worker):
     if (worker.pp > 1) flags.push(['pp-size', worker.pp]);
     if (worker.dp > 1) flags.push(['dp-size', worker.dp], ['enable-dp-attention', true]);
     if (worker.ep > 1) flags.push(['ep-size', worker.ep]);
-    flags.push(['context-length', recipe.maxModelLen]);
+    flags.push(['context-length', worker.maxModelLen ?? recipe.maxModelLen]);
   } else {
     // TensorRT-LLM's attention DP gives each rank one GPU (attention_dp_size = tensor_parallel_size)
     if (worker.dp > 1 && worker.tp > 1) {
@@ -250,7 +250,7 @@ export function engineStructure(ctx: EngineContext, role: Role, worker: Worker):
     }
     file.push(['tensor_parallel_size', worker.tp * worker.dp], ['pipeline_parallel_size', worker.pp], ['enable_attention_dp', worker.dp > 1]);
     if (moe) file.push(['moe_expert_parallel_size', worker.ep]);
-    file.push(['max_seq_len', recipe.maxModelLen]);
+    file.push(['max_seq_len', worker.maxModelLen ?? recipe.maxModelLen]);
     if (hub) file.push(['revision', resolved.model.revision]);
   }
   const p = precision(ctx, backend);

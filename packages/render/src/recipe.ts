@@ -7,6 +7,7 @@ import {
   imageDynamoVersion,
   NEWEST_DYNAMO,
   OLDEST_DYNAMO,
+  type BackendName,
   type Cluster,
   type DynamoRelease,
   type PodSettings,
@@ -102,8 +103,15 @@ function sortedRecord<T>(record: Record<string, T>): Record<string, T> {
 }
 
 /** Turns merged engine args into CLI tokens: `--key value`, `true` as a bare flag, `false` left out; sorted by key. */
-export function engineArgs(args: Record<string, ArgValue>): string[] {
-  return flagTokens(Object.entries(sortedRecord(args)));
+/**
+ * Free-form flags in a stable order. vLLM's boolean options take `--no-<flag>` (argparse BooleanOptionalAction), so
+ * `false` renders that; SGLang's and TensorRT-LLM's switches are off unless given, so `false` leaves the flag out.
+ */
+export function engineArgs(args: Record<string, ArgValue>, backend?: BackendName): string[] {
+  const entries = Object.entries(sortedRecord(args)).map(([k, v]): [string, ArgValue] =>
+    backend === 'vllm' && v === false ? (k.startsWith('no-') ? [k.slice(3), true] : [`no-${k}`, true]) : [k, v],
+  );
+  return flagTokens(entries);
 }
 
 function normalizeArgs(args: Record<string, ArgValue>, path: (string | number)[], ctx: Pick<RecipeContext, 'issues' | 'file'>): Record<string, ArgValue> {
@@ -349,7 +357,7 @@ function poolEngine(ctx: RecipeContext, role: Role, worker: Worker, docs: Map<st
     // Dynamo ≥ 1.0 publishes KV events for the KV router only when asked (#6404)
     defaults.push(['kv-events-config', JSON.stringify({ publisher: 'zmq', topic: 'kv-events', endpoint: 'tcp://*:20080', enable_kv_cache_events: true })]);
   }
-  return { role, worker, args: [...flagTokens(flags, 'structural'), ...engineArgs({ ...Object.fromEntries(defaults), ...merged })], engineFile };
+  return { role, worker, args: [...flagTokens(flags, 'structural'), ...engineArgs({ ...Object.fromEntries(defaults), ...merged }, backend)], engineFile };
 }
 
 /** Pod settings of a pool, the model-cache mount, the engine ConfigMap and the GPUs → its DGD component. */
@@ -736,7 +744,7 @@ function modelCacheObjects(ctx: RecipeContext, meta: { namespace: string; labels
           { name: 'MODEL_DIR', value: ctx.modelPath },
           { name: 'MARKER', value: downloadMarker(resolved) },
           { name: 'HF_HOME', value: mc.mountPath },
-          hfTokenEnv(recipe),
+          ...(mc.hfTokenFrom === 'none' ? [] : [hfTokenEnv(recipe)]),
         ],
       }
     : null;

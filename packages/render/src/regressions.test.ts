@@ -133,3 +133,27 @@ describe('attention data parallelism', () => {
     expect(args).toContain('--enable-expert-parallel');
   });
 });
+
+describe('engine switches and per-pool context', () => {
+  it('renders a vLLM switch set to false as --no-<flag> (regression: false left the flag out, so prefix caching stayed on)', () => {
+    const r = f.recipe();
+    const out = renderRecipe(f.resolved({ ...r, backend: { ...r.backend, args: { 'enable-prefix-caching': false, 'no-enable-log-requests': true } } }), f.cluster());
+    const args = main(out, 'worker').args as string[];
+    expect(args).toContain('--no-enable-prefix-caching');
+    expect(args).not.toContain('--enable-prefix-caching');
+    expect(args).toContain('--no-enable-log-requests');
+  });
+
+  it("gives each pool its own context length when it sets one, on every backend", () => {
+    const r = f.disaggRecipe();
+    const topology = { ...r.topology, prefill: f.worker({ tp: 2, maxModelLen: 2048 }), decode: f.worker({ tp: 2 }) };
+    const vllm = renderRecipe(f.resolved({ ...r, topology }), f.cluster());
+    expect([flag(main(vllm, 'prefill').args, '--max-model-len'), flag(main(vllm, 'decode').args, '--max-model-len')]).toEqual(['2048', '32768']);
+    const trt = renderRecipe(
+      f.resolved({ ...r, backend: { ...r.backend, name: 'trtllm', image: 'nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:1.3.0', args: {}, extraConfig: undefined }, topology }, { engineFiles: [] }),
+      f.cluster(),
+    );
+    expect(trt.engineFiles.find((e) => e.key === 'prefill.yaml')!.content).toContain('max_seq_len: 2048');
+    expect(trt.engineFiles.find((e) => e.key === 'decode.yaml')!.content).toContain('max_seq_len: 32768');
+  });
+});

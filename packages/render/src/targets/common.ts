@@ -186,8 +186,10 @@ export function objectName(ctx: TargetContext, suffix: string[] = [], max = 63):
   return toDnsName([ctx.name, ...suffix], max);
 }
 
-export function hfTokenEnv(recipe: Recipe): Record<string, unknown> {
-  return { name: 'HF_TOKEN', valueFrom: { secretKeyRef: { name: recipe.modelCache.hfTokenSecret, key: 'HF_TOKEN', optional: true } } };
+/** HF_TOKEN from the recipe's Secret; none when the recipe reads no token (modelCache.hfTokenFrom: none). */
+export function hfTokenEnv(recipe: Recipe): Record<string, unknown>[] {
+  if (recipe.modelCache.hfTokenFrom === 'none') return [];
+  return [{ name: 'HF_TOKEN', valueFrom: { secretKeyRef: { name: recipe.modelCache.hfTokenSecret, key: 'HF_TOKEN', optional: true } } }];
 }
 
 /** Init container that waits for the download Job's marker, as the DGD workers do. */

@@ -61,5 +61,5 @@ export function nativeServer(ctx: TargetContext, pool: Pool, port = ENGINE_PORT)
       hint: 'set it through topology (tp, pp, dp, ep), maxModelLen, dtype, kvCacheDtype or the model card instead',
     });
   }
-  return { command, args: [...flagTokens(flags, 'structural'), ...engineArgs(extra)] };
+  return { command, args: [...flagTokens(flags, 'structural'), ...engineArgs(extra, backend)] };
 }

@@ -92,7 +92,7 @@ export function renderLlmd(ctx: TargetContext): TargetFile[] {
       // The download Job of the model cache fills the PVC; the chart mounts it instead of downloading again.
       uri: `pvc://${recipe.modelCache.pvcName}/${ctx.resolved.model.hfId}`,
       size: recipe.modelCache.size,
-      authSecretName: recipe.modelCache.hfTokenSecret,
+      ...(recipe.modelCache.hfTokenFrom === 'none' ? {} : { authSecretName: recipe.modelCache.hfTokenSecret }),
       mountPath: recipe.modelCache.mountPath,
       labels: { 'llm-d.ai/inferenceServing': 'true', 'llm-d.ai/model': objectName(ctx) },
     },
