@@ -236,3 +236,35 @@ recipes:
     }
   });
 });
+
+describe('null in a flag or variable map', () => {
+  it('removes the key a lower layer set, and is explained as gone', () => {
+    const w = tempWorkspace({
+      'recipes/qwen3-32b/sglang/h100-sxm/recipe.yaml': recipeText(`
+model: qwen3-32b
+backend:
+  name: sglang
+  args: { mem-fraction-static: null, page-size: 16 }
+  env: { SGLANG_LOG: debug }
+gpu: h100-sxm
+topology: { mode: agg, agg: { tp: 1 } }
+variants:
+  quiet:
+    backend: { args: { page-size: null }, env: { SGLANG_LOG: null } }
+`),
+    });
+    try {
+      const ws2 = loadWorkspace(w.root);
+      expect(ws2.issues).toEqual([]);
+      const base = resolveRecipe(ws2, { recipe: 'qwen3-32b/sglang/h100-sxm' }).resolved!;
+      // the built-in backend layer's mem-fraction-static is gone; the recipe's own flag stays
+      expect(base.recipe.backend.args).toEqual({ 'page-size': 16 });
+      expect(base.provenance['backend.args.mem-fraction-static']).toBeUndefined();
+      const quiet = resolveRecipe(ws2, { recipe: 'qwen3-32b/sglang/h100-sxm', variant: 'quiet' }).resolved!;
+      expect(quiet.recipe.backend.args).toEqual({});
+      expect(quiet.recipe.backend.env).toEqual({});
+    } finally {
+      w.cleanup();
+    }
+  });
+});

@@ -48,11 +48,22 @@ function deepPartialFresh(schema: z.ZodType): z.ZodType {
       shape[key] = deepPartialUntyped(value).optional();
     }
     out = z.strictObject(shape);
+  } else if (schema instanceof z.ZodRecord && !(schema.valueType instanceof z.ZodObject)) {
+    out = unsettable(schema);
   } else {
-    // records (args, env), arrays and scalars are replaced as a whole by a higher layer
+    // arrays and scalars are replaced as a whole by a higher layer
     return schema;
   }
   return description === undefined ? out : out.describe(description);
+}
+
+/**
+ * A record of flags or variables merges by key across layers; a written `null` removes the key a lower layer set
+ * (an engine flag the built-in defaults pass, a variable the recipe sets that a variant must not).
+ */
+function unsettable(record: z.ZodRecord): z.ZodType {
+  const out = z.record(record.keyType as z.ZodString, (record.valueType as z.ZodType).nullable());
+  return record.description === undefined ? out : out.describe(`${record.description} null removes a key a lower layer set.`);
 }
 
 const GpuInputSchema = z
@@ -66,9 +77,9 @@ const VariantBackendSchema = z
   .strictObject({
     image: backendShape.image.optional(),
     runtimeVersion: backendShape.runtimeVersion,
-    args: backendShape.args.optional(),
+    args: unsettable(backendShape.args).optional(),
     extraConfig: backendShape.extraConfig,
-    env: backendShape.env.optional(),
+    env: unsettable(backendShape.env).optional(),
   })
   .describe('Serving engine overrides: image, engine flags, engine config file, environment.');
 
