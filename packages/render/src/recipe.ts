@@ -840,7 +840,7 @@ function renderSimWorkload(ctx: RecipeContext, workers: { role: Role; worker: Wo
     gpusPerPod(worker, role, ctx); // the recipe's own consistency, as in dynamo mode
     // Engine limits and step times come from the mounted recipe (the estimator's view of this pool), so they are not
     // repeated as flags that could drift from it; the served name and context limit are, to be visible in the DGD.
-    const cmd = simWorkerCommand({ servedName: ctx.servedName, maxModelLen: recipe.maxModelLen, role, port: SIM_WORKER_PORT, recipeJson: SIM_RECIPE_FILE });
+    const cmd = simWorkerCommand({ servedName: ctx.servedName, maxModelLen: worker.maxModelLen ?? recipe.maxModelLen, role, port: SIM_WORKER_PORT, recipeJson: SIM_RECIPE_FILE });
     const plan = simPlan(cmd, SIM_WORKER_PORT, ctx.cluster, configMapName, { cpu: '100m', memory: '192Mi', memoryLimit: '512Mi' });
     components.push({
       ...plainComponent(componentName(role), 'frontend', worker.replicas, plan, null),
