@@ -59,12 +59,19 @@ export interface PromoteResult {
 }
 
 function pickConfig(recipe: Recipe): Golden['config'] {
+  // Pod settings are where the deployment runs, not what was measured: resolving with a golden keeps the recipe's
+  // own, so they are not pinned here.
+  const topology = structuredClone(recipe.topology) as unknown as Record<string, Record<string, unknown> | unknown>;
+  for (const role of ['agg', 'prefill', 'decode', 'frontend']) {
+    const pool = topology[role];
+    if (pool !== null && typeof pool === 'object') delete (pool as Record<string, unknown>).pod;
+  }
   return {
     backend: recipe.backend as unknown as Record<string, unknown>,
     dtype: recipe.dtype,
     kvCacheDtype: recipe.kvCacheDtype,
     maxModelLen: recipe.maxModelLen,
-    topology: recipe.topology as unknown as Record<string, unknown>,
+    topology: topology as Record<string, unknown>,
   };
 }
 

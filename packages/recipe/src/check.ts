@@ -59,13 +59,13 @@ export function checkWorkspace(ws: Workspace): void {
         ]);
         continue;
       }
-      const res = resolveLoaded(ws, loaded, ref.variant, ref.set, c.file, { golden: c.cluster.golden });
+      const res = resolveLoaded(ws, loaded, ref.variant, ref.set, c.file, { golden: c.cluster.golden, cluster: c.cluster });
       // --set problems from the cluster file are positioned at the ref's set block; a golden that no longer
       // resolves (the model card or GPU changed under it) is reported at golden.yaml
       add(
         res.issues
           .filter((x) => x.file === c.file || (loaded.golden !== undefined && x.file === loaded.golden.file))
-          .map((x) => (x.file === c.file ? { ...x, ...locate(c.source, [...p, 'set']) } : x)),
+          .map((x) => (x.file === c.file && x.line === undefined ? { ...x, ...locate(c.source, [...p, 'set']) } : x)),
       );
       const r = res.resolved;
       if (r === undefined) continue;

@@ -1,4 +1,4 @@
-import type { Layer, ResolvedRecipe } from './resolve.ts';
+import { isEnvEntry, type Layer, type ResolvedRecipe } from './resolve.ts';
 
 /** One effective value and where it came from. */
 export interface ExplainRow {
@@ -9,11 +9,12 @@ export interface ExplainRow {
   line?: number | undefined;
 }
 
-function leaves(value: unknown, prefix: string, out: [string, unknown][]): void {
-  if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length > 0) {
-    for (const [k, v] of Object.entries(value)) leaves(v, prefix === '' ? k : `${prefix}.${k}`, out);
+function leaves(value: unknown, path: string[], out: [string, unknown][]): void {
+  // an environment variable is one value, whatever its form (a layer replaces it whole)
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length > 0 && !isEnvEntry(path)) {
+    for (const [k, v] of Object.entries(value)) leaves(v, [...path, k], out);
   } else {
-    out.push([prefix, value]);
+    out.push([path.join('.'), value]);
   }
 }
 
@@ -23,7 +24,7 @@ function leaves(value: unknown, prefix: string, out: [string, unknown][]): void 
  */
 export function explainRecipe(resolved: ResolvedRecipe, field?: string): ExplainRow[] {
   const all: [string, unknown][] = [];
-  leaves(resolved.recipe, '', all);
+  leaves(resolved.recipe, [], all);
   const rows: ExplainRow[] = [];
   for (const [path, value] of all) {
     if (field !== undefined && field !== '' && path !== field && !path.startsWith(`${field}.`)) continue;

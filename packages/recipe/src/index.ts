@@ -10,6 +10,7 @@ export {
   ClusterSchema,
   DnsLabelSchema,
   DtypeSchema,
+  ENGINE_FIELDS,
   EngineArgValueSchema,
   GpuSchema,
   GpuSkuSchema,
@@ -38,7 +39,7 @@ export { findGpu, loadWorkspace, modeline, RECIPE_SCHEMA_PATH } from './loader.t
 export type { LoadedCluster, LoadedGolden, LoadedGpu, LoadedModel, LoadedRecipe, Workspace } from './loader.ts';
 export { GOLDEN_CONFIG_FIELDS, GOLDEN_FILE, GoldenSchema, goldenIssues, readGolden, serializeGolden, writeGolden } from './golden.ts';
 export type { Golden } from './golden.ts';
-export { findRecipeId, resolveRecipe } from './resolve.ts';
+export { findRecipeId, isEnvEntry, resolveRecipe } from './resolve.ts';
 export type { Layer, Provenance, ProvenanceEntry, ResolvedRecipe, ResolveOptions, ResolveResult } from './resolve.ts';
 export { parseSet } from './set.ts';
 export type { ParsedSet } from './set.ts';
@@ -58,7 +59,36 @@ export type {
   QuantMarker,
   ResolvedModelId,
 } from './model-id.ts';
-export { bytesPerParam, dnsLabel, DYNAMO_VERSION, gpuSupports, HARNESS_IMAGE } from './layers.ts';
+export { bytesPerParam, dnsLabel, gpuSupports, HARNESS_IMAGE, WORKER_POD_DEFAULTS } from './layers.ts';
+export {
+  compareVersions,
+  defaultRuntimeImage,
+  DYNAMO_VERSION,
+  dynamoRelease,
+  formatVersion,
+  imageDynamoVersion,
+  NEWEST_DYNAMO,
+  OLDEST_DYNAMO,
+  parseDynamoVersion,
+} from './dynamo.ts';
+export type { DynamoRelease, PlannerConfigKeys, PlannerRelease, SemVer } from './dynamo.ts';
+export {
+  AffinitySchema,
+  CONTAINER_PASSTHROUGH,
+  EnvMapSchema,
+  EnvSourceSchema,
+  EnvValueSchema,
+  K8sQuantitySchema,
+  POD_SPEC_PASSTHROUGH,
+  PodSecurityContextSchema,
+  PodSettingsSchema,
+  ProbeSchema,
+  ResourcesSchema,
+  SecurityContextSchema,
+  TolerationSchema,
+  VolumeSchema,
+} from './pod.ts';
+export type { EnvValue, PodSettings, Probe, Volume } from './pod.ts';
 export { gpusPerReplica, pools, totalGpus } from './rules.ts';
 export type { Role } from './rules.ts';
 export { explainRecipe, formatExplain } from './explain.ts';

@@ -1,15 +1,9 @@
+import { defaultRuntimeImage, DYNAMO_VERSION } from './dynamo.ts';
 import type { BackendName, Dtype, Gpu, ModelCard } from './schema.ts';
 
-/** Dynamo release the runtime images are pinned to; bump it in one place. */
-export const DYNAMO_VERSION = '1.3.0';
+export { DYNAMO_VERSION };
 /** Image of the product's own benchmark harness. */
 export const HARNESS_IMAGE = 'ghcr.io/llm-recipes/llm-recipes:0.1.0';
-
-const RUNTIME_IMAGE: Record<BackendName, string> = {
-  vllm: `nvcr.io/nvidia/ai-dynamo/vllm-runtime:${DYNAMO_VERSION}`,
-  sglang: `nvcr.io/nvidia/ai-dynamo/sglang-runtime:${DYNAMO_VERSION}`,
-  trtllm: `nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:${DYNAMO_VERSION}`,
-};
 
 /** Engine flags every recipe of a backend starts from (memory headroom the engines document as safe). */
 const BACKEND_ARGS: Record<BackendName, Record<string, string | number | boolean>> = {
@@ -21,6 +15,16 @@ const BACKEND_ARGS: Record<BackendName, Record<string, string | number | boolean
 /** Values of a worker pool nobody wrote; applied under each pool the recipe declares. */
 export const WORKER_DEFAULTS = { replicas: 1, tp: 1, pp: 1, ep: 1, dp: 1, nodes: 1, args: {} } as const;
 
+/**
+ * Pod settings every worker pool starts from: GPU nodes are commonly tainted nvidia.com/gpu:NoSchedule by the GPU
+ * Operator, and a pool runs on nodes of the recipe's GPU. Both are ordinary values: `tolerations: []` or
+ * `gpuNodes: any` in any layer removes them.
+ */
+export const WORKER_POD_DEFAULTS = {
+  tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+  gpuNodes: 'product',
+} as const;
+
 /** Built-in defaults: the lowest layer. Workload and SLA follow the DGDR proposal's defaults (512/128, 100/15 ms). */
 export function builtinDefaults(): Record<string, unknown> {
   return {
@@ -28,7 +32,7 @@ export function builtinDefaults(): Record<string, unknown> {
     topology: {
       mode: 'agg',
       router: 'kv',
-      frontend: { replicas: 1 },
+      frontend: { replicas: 1, args: {} },
       planner: { enabled: false, minReplicas: 1, maxGpuBudget: 8, adjustmentIntervalS: 60 },
     },
     modelCache: {
@@ -36,7 +40,11 @@ export function builtinDefaults(): Record<string, unknown> {
       mountPath: '/opt/models',
       download: true,
       hfTokenSecret: 'hf-token-secret',
+      hfTokenFrom: 'key',
+      layout: 'dir',
+      mountOnFrontend: false,
     },
+    pod: structuredClone(WORKER_POD_DEFAULTS),
     workload: { isl: 512, osl: 128 },
     sla: { ttftMs: 100, itlMs: 15 },
     benchmark: {
@@ -103,8 +111,9 @@ export function modelLayer(card: ModelCard): { data: Record<string, unknown>; or
   };
 }
 
-export function backendLayer(name: BackendName): Record<string, unknown> {
-  return { backend: { image: RUNTIME_IMAGE[name], args: { ...BACKEND_ARGS[name] } } };
+/** Backend layer: the runtime image of `dynamoVersion` (the cluster's, else the pinned one) and the engine's defaults. */
+export function backendLayer(name: BackendName, dynamoVersion: string = DYNAMO_VERSION): Record<string, unknown> {
+  return { backend: { image: defaultRuntimeImage(name, dynamoVersion), args: { ...BACKEND_ARGS[name] } } };
 }
 
 /** True when the GPU has tensor cores for `dtype` (16-bit everywhere; fp8 from Ada/Hopper; fp4 on Blackwell). */

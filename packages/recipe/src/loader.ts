@@ -234,18 +234,32 @@ function loadModels(ws: Workspace, recipesDir: string): void {
     }
     ws.models.set(name, { card: card.data, file: src.file, source: src });
   }
-  // every name of a card (id, hfId, aliases) must resolve to that card alone
+  // A model name must resolve to one card: two claiming it alike, or an alias that resolves to another card, is an
+  // error; a card whose hfId another card claims by its id (two cards of the same weights) is a warning.
   for (const c of modelIndex([[...ws.models.values()].map((m) => m.card)]).collisions) {
     const source = ws.models.get(c.entry.id)!.source;
     const at = c.field === 'alias' ? ['aliases', c.index!] : [c.field];
-    ws.issues.push({
-      code: 'MODEL_DUPLICATE_NAME',
-      file: source.file,
-      path: at,
-      ...locate(source, at),
-      message: `${c.field === 'alias' ? 'alias' : c.field} "${c.name}" names the same model as ${c.other.id} (both read as "${c.key}")`,
-      hint: 'a model name must resolve to exactly one card: remove the alias, or merge the cards if they share the architecture',
-    });
+    const what = `${c.field === 'alias' ? 'alias' : c.field} "${c.name}"`;
+    ws.issues.push(
+      c.kind === 'ambiguous' || c.field === 'alias'
+        ? {
+            code: 'MODEL_DUPLICATE_NAME',
+            file: source.file,
+            path: at,
+            ...locate(source, at),
+            message: `${what} names the same model as ${c.other.id} (both read as "${c.key}")`,
+            hint: 'a model name must resolve to exactly one card: remove the alias, or merge the cards if they share the architecture',
+          }
+        : {
+            code: 'MODEL_NAME_SHADOWED',
+            severity: 'warning',
+            file: source.file,
+            path: at,
+            ...locate(source, at),
+            message: `${what} reads as "${c.key}", which names ${c.other.id}: estimate and search resolve it to that card`,
+            hint: `name this card by its id (${c.entry.id}) where the two differ`,
+          },
+    );
   }
 }
 

@@ -203,4 +203,40 @@ describe('loader', () => {
     expect(issues.map((i) => [i.file, i.path.join('.'), i.line])).toEqual([['recipes/my-llama/model.yaml', 'aliases.1', 5]]);
     expect(issues[0]!.message).toContain('llama-3.1-8b');
   });
+
+  it('warns, without failing the load, when a second card serves the same weights under its own id', () => {
+    const w = tempWorkspace({
+      'recipes/llama-3.1-8b-long/model.yaml': [
+        '# yaml-language-server: $schema=../../schemas/model.schema.json',
+        'hfId: meta-llama/Llama-3.1-8B-Instruct',
+        'revision: main',
+        'dtype: bf16',
+        'license: llama3.1',
+        'source: https://huggingface.co/meta-llama/Llama-3.1-8B-Instruct/blob/main/config.json',
+        'architecture: { family: llama, layers: 32, hiddenSize: 4096, intermediateSize: 14336, heads: 32, kvHeads: 8, headDim: 128, vocabSize: 128256, attention: gqa, totalParamsB: 8.03, activeParamsB: 8.03, maxContext: 131072, tiedEmbeddings: false }',
+        '',
+      ].join('\n'),
+    });
+    cleanups.push(w.cleanup);
+    const ws = loadWorkspace(w.root);
+    const named = ws.issues.filter((i) => i.code === 'MODEL_NAME_SHADOWED' || i.code === 'MODEL_DUPLICATE_NAME');
+    expect(named.map((i) => [i.code, i.severity, i.file, i.path.join('.'), i.line])).toEqual([
+      ['MODEL_NAME_SHADOWED', 'warning', 'recipes/llama-3.1-8b-long/model.yaml', 'hfId', 2],
+    ]);
+    // the shared name answers with the card that claims it by id; the other card answers to its id
+    const index = modelIndex([[...ws.models.values()].map((m) => m.card)]);
+    const shared = index.resolve('meta-llama/Llama-3.1-8B-Instruct');
+    expect(shared.ok && shared.model.id).toBe('llama-3.1-8b');
+    const own = index.resolve('llama-3.1-8b-long');
+    expect(own.ok && own.model.id).toBe('llama-3.1-8b-long');
+  });
+
+  it('tells checkpoints of one model at other precisions apart by dtype instead of refusing the name', () => {
+    const index = modelIndex([[entry('ds', 'deepseek-ai/DeepSeek-R1', 'fp8'), entry('ds-fp4', 'nvidia/DeepSeek-R1-FP4', 'fp4')]]);
+    expect(index.collisions).toEqual([]);
+    const fp4 = index.resolve('nvidia/DeepSeek-R1-FP4');
+    expect(fp4.ok && [fp4.model.id, fp4.dtype]).toEqual(['ds-fp4', 'fp4']);
+    const plain = index.resolve('DeepSeek-R1');
+    expect(plain.ok && [plain.model.id, plain.dtype]).toEqual(['ds', 'fp8']);
+  });
 });

@@ -73,16 +73,21 @@ export interface ResolvedModelId<T extends ModelEntry> {
 
 export type ModelResolution<T extends ModelEntry> = ResolvedModelId<T> | { ok: false; error: ModelIdError };
 
-/** Two entries of one tier that claim the same base name: the loader reports these, the resolver refuses them. */
+/**
+ * Two entries of one tier that claim the same base name at the same dtype. `ambiguous`: both at the same rank, so the
+ * resolver refuses the name (the loader reports an error); `shadowed`: `entry` claims it at a worse rank than `other`
+ * (say by its hfId where the other claims it by id), so the name resolves to `other` (the loader warns).
+ */
 export interface ModelNameCollision<T extends ModelEntry> {
   key: string;
+  kind: 'ambiguous' | 'shadowed';
   entry: T;
   field: ModelNameField;
   /** Position in `aliases` when field is alias. */
   index: number | undefined;
   /** The name as the entry writes it. */
   name: string;
-  /** The entry that claimed the key first. */
+  /** The entry that claimed the key first (ambiguous) or that the key resolves to (shadowed). */
   other: T;
 }
 
@@ -242,6 +247,8 @@ interface Claim<T> {
   tier: number;
   field: ModelNameField;
   name: string;
+  /** Position in `aliases` when field is alias. */
+  index: number | undefined;
 }
 
 /** The names an entry answers to, with the field each comes from. */
@@ -251,6 +258,12 @@ function entryNames(entry: ModelEntry): { field: ModelNameField; index: number |
     { field: 'hfId' as const, index: undefined, name: entry.hfId },
     ...(entry.aliases ?? []).map((name, index) => ({ field: 'alias' as const, index, name })),
   ];
+}
+
+/** Does the entry's Hugging Face id carry a quantisation marker (a re-published checkpoint)? */
+function quantised(e: ModelEntry): boolean {
+  const parsed = parseModelId(e.hfId);
+  return parsed.ok && parsed.parts.quant !== undefined;
 }
 
 const label = (e: ModelEntry): string => `${e.id} (${e.hfId})`;
@@ -288,10 +301,32 @@ export function modelIndex<T extends ModelEntry>(tiers: readonly (readonly T[])[
       if (!parsed.ok) continue;
       const key = parsed.parts.key;
       const list = claims.get(key) ?? [];
-      const other = list.find((c) => c.tier === tier && c.entry !== entry);
-      if (other !== undefined) collisions.push({ key, entry, field, index, name, other: other.entry });
-      if (!list.some((c) => c.entry === entry && FIELD_RANK[c.field] <= FIELD_RANK[field])) list.push({ entry, tier, field, name });
+      if (!list.some((c) => c.entry === entry && FIELD_RANK[c.field] <= FIELD_RANK[field])) list.push({ entry, tier, field, name, index });
       claims.set(key, list);
+    }
+  }
+  // Within a tier, the entries claiming a key at its best rank answer it; a second one at that rank makes the name
+  // ambiguous, one at a worse rank is shadowed (it answers only to its other names). Checkpoints of one model at other
+  // precisions (nvidia/DeepSeek-R1-FP4 beside deepseek-ai/DeepSeek-R1) share a base name on purpose: the resolver
+  // tells them apart by dtype, so they collide with neither.
+  for (const [key, list] of claims) {
+    for (const tier of new Set(list.map((c) => c.tier))) {
+      const best = new Map<T, Claim<T>>();
+      for (const c of list.filter((c) => c.tier === tier)) {
+        const had = best.get(c.entry);
+        if (had === undefined || FIELD_RANK[c.field] < FIELD_RANK[had.field]) best.set(c.entry, c);
+      }
+      const ranked = [...best.values()];
+      const top = Math.min(...ranked.map((c) => FIELD_RANK[c.field]));
+      const atTop = ranked.filter((c) => FIELD_RANK[c.field] === top);
+      ranked.forEach((c, i) => {
+        const sameDtype = (o: Claim<T>): boolean => o !== c && o.entry.dtype === c.entry.dtype;
+        // at the best rank: ambiguous with an earlier entry there; below it: shadowed by one there
+        const ambiguous = FIELD_RANK[c.field] === top;
+        const other = ambiguous ? ranked.slice(0, i).find((o) => sameDtype(o) && FIELD_RANK[o.field] === top) : atTop.find(sameDtype);
+        if (other === undefined) return;
+        collisions.push({ key, kind: ambiguous ? 'ambiguous' : 'shadowed', entry: c.entry, field: c.field, index: c.index, name: c.name, other: other.entry });
+      });
     }
   }
   const keys = [...claims.keys()];
@@ -357,7 +392,13 @@ export function modelIndex<T extends ModelEntry>(tiers: readonly (readonly T[])[
     const tier = Math.min(...hits.map((h) => h.tier));
     const inTier = hits.filter((h) => h.tier === tier);
     const rank = Math.min(...inTier.map((h) => FIELD_RANK[h.field]));
-    const best = [...new Set(inTier.filter((h) => FIELD_RANK[h.field] === rank).map((h) => h.entry))];
+    let best = [...new Set(inTier.filter((h) => FIELD_RANK[h.field] === rank).map((h) => h.entry))];
+    if (best.length > 1) {
+      // several checkpoints of one model: the one at the dtype asked for, else the one published without a marker
+      const want = options.dtype ?? parts.quant?.dtype;
+      const pick = want !== undefined ? best.filter((e) => e.dtype === want) : best.filter((e) => !quantised(e));
+      if (pick.length === 1) best = pick;
+    }
     if (best.length > 1) {
       return {
         ok: false,

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { explainRecipe, formatExplain, loadWorkspace, parseSet, resolveRecipe } from './index.ts';
+import { explainRecipe, formatExplain, loadWorkspace, parseSet, resolveRecipe, WORKER_POD_DEFAULTS, type Cluster } from './index.ts';
 import { recipeText, tempWorkspace } from './test-fixtures.ts';
 
 const ws0 = tempWorkspace({
@@ -47,7 +47,7 @@ describe('layering', () => {
     expect(r.recipe.backend.image).toBe('nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.3.0');
     expect(r.recipe.backend.args).toEqual({ 'gpu-memory-utilization': 0.9, 'max-num-seqs': 64 });
     expect(r.recipe.backend.env).toEqual({ VLLM_LOGGING_LEVEL: 'DEBUG' });
-    expect(r.recipe.topology.agg).toEqual({ replicas: 3, tp: 2, pp: 1, ep: 1, dp: 1, nodes: 1, args: {} });
+    expect(r.recipe.topology.agg).toEqual({ replicas: 3, tp: 2, pp: 1, ep: 1, dp: 1, nodes: 1, args: {}, pod: WORKER_POD_DEFAULTS });
     expect(r.recipe.workload).toEqual({ isl: 8192, osl: 128 });
     expect(r.recipe.sla).toEqual({ ttftMs: 300, itlMs: 15 });
     expect(r.recipe.maxModelLen).toBe(32768);
@@ -133,18 +133,167 @@ describe('explain', () => {
   it('lists every value under a field with its layer and file:line', () => {
     const { resolved } = resolveRecipe(ws, { recipe: 'qwen3-32b/vllm/h100-sxm', set: { 'topology.agg.replicas': 4 } });
     expect(formatExplain(explainRecipe(resolved!, 'topology.agg'))).toMatchInlineSnapshot(`
-      "FIELD                  VALUE  LAYER    FROM
-      topology.agg.replicas  4      set      --set
-      topology.agg.tp        2      recipe   recipes/qwen3-32b/vllm/h100-sxm/recipe.yaml:10
-      topology.agg.pp        1      default
-      topology.agg.ep        1      default
-      topology.agg.dp        1      default
-      topology.agg.nodes     1      default
-      topology.agg.args      {}     default"
+      "FIELD                         VALUE                                                                 LAYER    FROM
+      topology.agg.replicas         4                                                                     set      --set
+      topology.agg.tp               2                                                                     recipe   recipes/qwen3-32b/vllm/h100-sxm/recipe.yaml:10
+      topology.agg.pp               1                                                                     default
+      topology.agg.ep               1                                                                     default
+      topology.agg.dp               1                                                                     default
+      topology.agg.nodes            1                                                                     default
+      topology.agg.args             {}                                                                    default
+      topology.agg.pod.tolerations  [{"key":"nvidia.com/gpu","operator":"Exists","effect":"NoSchedule"}]  default
+      topology.agg.pod.gpuNodes     product                                                               default"
     `);
     expect(explainRecipe(resolved!, 'workload')).toEqual([
       { path: 'workload.isl', value: 512, layer: 'default', file: undefined, line: undefined },
       { path: 'workload.osl', value: 128, layer: 'default', file: undefined, line: undefined },
     ]);
+  });
+});
+
+describe('pod settings', () => {
+  const ws1 = tempWorkspace({
+    'recipes/qwen3-32b/vllm/h100-sxm/recipe.yaml': recipeText(`
+model: qwen3-32b
+backend: { name: vllm }
+gpu: h100-sxm
+maxModelLen: 16384
+pod:
+  sharedMemory: 40Gi
+  env:
+    NCCL_DEBUG: WARN
+    POD_IP: { fieldRef: { fieldPath: status.podIP } }
+topology:
+  mode: disagg
+  prefill:
+    tp: 2
+    pod:
+      env: { NCCL_DEBUG: INFO, UCX_TLS: "rc,cuda_copy" }
+  decode:
+    tp: 4
+    pod:
+      resources: { limits: { rdma/ib: 4 } }
+variants:
+  debug:
+    pod:
+      env:
+        POD_IP: literal
+        NCCL_DEBUG: TRACE
+`),
+    'clusters/lab/cluster.yaml': `# yaml-language-server: $schema=../../schemas/cluster.schema.json
+dynamoApiVersion: v1beta1
+dynamoVersion: 1.2.0
+namespace: lab
+gitops: [flux]
+repo: { url: https://example.com/r.git, branch: main, path: clusters/lab }
+gpus: { h100_sxm: { nodes: 4 } }
+pod:
+  imagePullSecrets: [ngc]
+  env: { NCCL_DEBUG: VERSION, CLUSTER: lab }
+workerPod:
+  sharedMemory: 8Gi
+  nodeSelector: { pool: gpu }
+recipes:
+  - recipe: qwen3-32b/vllm/h100-sxm
+`,
+  });
+  afterAll(ws1.cleanup);
+  const w = loadWorkspace(ws1.root);
+  const cluster: Cluster = w.clusters.get('lab')!.cluster;
+
+  it('merge each pool over the recipe level, environment variables by name, a pool winning over the recipe', () => {
+    expect(w.issues).toEqual([]);
+    const r = resolveRecipe(w, { recipe: 'qwen3-32b/vllm/h100-sxm' }).resolved!;
+    expect(r.recipe.topology.prefill!.pod).toEqual({
+      ...WORKER_POD_DEFAULTS,
+      sharedMemory: '40Gi',
+      env: { NCCL_DEBUG: 'INFO', POD_IP: { fieldRef: { fieldPath: 'status.podIP' } }, UCX_TLS: 'rc,cuda_copy' },
+    });
+    expect(r.recipe.topology.decode!.pod).toMatchObject({ sharedMemory: '40Gi', env: { NCCL_DEBUG: 'WARN' }, resources: { limits: { 'rdma/ib': 4 } } });
+    // provenance follows each value: inherited from the recipe level, or the pool's own line
+    expect(r.provenance['topology.decode.pod.sharedMemory']).toMatchObject({ layer: 'recipe', line: 7 });
+    expect(r.provenance['topology.prefill.pod.env.NCCL_DEBUG']).toMatchObject({ layer: 'recipe', line: 16 });
+  });
+
+  it('a variant replaces a variable whole, a value by a reference or a reference by a value', () => {
+    const r = resolveRecipe(w, { recipe: 'qwen3-32b/vllm/h100-sxm', variant: 'debug' }).resolved!;
+    expect(r.recipe.topology.decode!.pod!.env).toEqual({ NCCL_DEBUG: 'TRACE', POD_IP: 'literal' });
+    const rows = explainRecipe(r, 'topology.decode.pod.env');
+    expect(rows.map((x) => [x.path, x.layer])).toEqual([
+      ['topology.decode.pod.env.NCCL_DEBUG', 'variant'],
+      ['topology.decode.pod.env.POD_IP', 'variant'],
+    ]);
+  });
+
+  it('the cluster profile is a layer under the recipe: pull secrets and env for every pod, worker settings for the pools', () => {
+    const r = resolveRecipe(w, { recipe: 'qwen3-32b/vllm/h100-sxm', cluster }).resolved!;
+    // the cluster's Dynamo release picks the default runtime image
+    expect(r.recipe.backend.image).toBe('nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.2.0');
+    expect(r.recipe.topology.frontend.pod).toEqual({ imagePullSecrets: ['ngc'], env: { NCCL_DEBUG: 'VERSION', CLUSTER: 'lab' } });
+    const decode = r.recipe.topology.decode!.pod!;
+    // the recipe's own values win; the cluster fills in the rest
+    expect(decode).toMatchObject({ imagePullSecrets: ['ngc'], sharedMemory: '40Gi', nodeSelector: { pool: 'gpu' }, env: { NCCL_DEBUG: 'WARN', CLUSTER: 'lab' } });
+    expect(r.provenance['topology.decode.pod.nodeSelector.pool']).toMatchObject({ layer: 'cluster', file: 'clusters/lab/cluster.yaml', line: 13 });
+    expect(r.provenance['topology.frontend.pod.imagePullSecrets']).toMatchObject({ layer: 'cluster', line: 9 });
+  });
+
+  it('cluster pod settings are checked where they are written', () => {
+    const bad = tempWorkspace({
+      'recipes/qwen3-32b/vllm/h100-sxm/recipe.yaml': recipeText(`
+model: qwen3-32b
+backend: { name: vllm }
+gpu: h100-sxm
+topology: { mode: agg, agg: { tp: 1 } }
+`),
+      'clusters/lab/cluster.yaml': `# yaml-language-server: $schema=../../schemas/cluster.schema.json
+dynamoApiVersion: v1beta1
+namespace: lab
+gitops: [flux]
+repo: { url: https://example.com/r.git, branch: main, path: clusters/lab }
+gpus: { h100_sxm: { nodes: 4 } }
+workerPod:
+  sharedMemmory: 8Gi
+recipes:
+  - recipe: qwen3-32b/vllm/h100-sxm
+`,
+    });
+    try {
+      const issues = loadWorkspace(bad.root).issues;
+      expect(issues.map((i) => `${i.file}:${i.line} ${i.code} ${i.hint}`)).toEqual(['clusters/lab/cluster.yaml:8 SCHEMA_UNKNOWN_KEY did you mean "sharedMemory"?']);
+    } finally {
+      bad.cleanup();
+    }
+  });
+});
+
+describe('null in a flag or variable map', () => {
+  it('removes the key a lower layer set, and is explained as gone', () => {
+    const w = tempWorkspace({
+      'recipes/qwen3-32b/sglang/h100-sxm/recipe.yaml': recipeText(`
+model: qwen3-32b
+backend:
+  name: sglang
+  args: { mem-fraction-static: null, page-size: 16 }
+  env: { SGLANG_LOG: debug }
+gpu: h100-sxm
+topology: { mode: agg, agg: { tp: 1 } }
+variants:
+  quiet:
+    backend: { args: { page-size: null }, env: { SGLANG_LOG: null } }
+`),
+    });
+    try {
+      const ws2 = loadWorkspace(w.root);
+      expect(ws2.issues).toEqual([]);
+      const base = resolveRecipe(ws2, { recipe: 'qwen3-32b/sglang/h100-sxm' }).resolved!;
+      // the built-in backend layer's mem-fraction-static is gone; the recipe's own flag stays
+      expect(base.recipe.backend.args).toEqual({ 'page-size': 16 });
+      expect(base.provenance['backend.args.mem-fraction-static']).toBeUndefined();
+      const quiet = resolveRecipe(ws2, { recipe: 'qwen3-32b/sglang/h100-sxm', variant: 'quiet' }).resolved!;
+      expect(quiet.recipe.backend.args).toEqual({});
+      expect(quiet.recipe.backend.env).toEqual({});
+    } finally {
+      w.cleanup();
+    }
   });
 });

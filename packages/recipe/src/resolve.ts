@@ -6,12 +6,12 @@ import { backendLayer, builtinDefaults, dnsLabel, gpuLayer, modelLayer, WORKER_D
 import { GOLDEN_CONFIG_FIELDS } from './golden.ts';
 import { findGpu, isInside, type LoadedRecipe, type Workspace } from './loader.ts';
 import { runRules, ROLES } from './rules.ts';
-import { RecipeSchema, type Gpu, type ModelCard, type Recipe } from './schema.ts';
+import { RecipeSchema, type Cluster, type Gpu, type ModelCard, type Recipe } from './schema.ts';
 import { parseSet } from './set.ts';
 import { locate, zodIssues, type Position } from './source.ts';
 import { closest, didYouMean } from './suggest.ts';
 
-export type Layer = 'default' | 'model' | 'backend' | 'gpu' | 'recipe' | 'variant' | 'golden' | 'set';
+export type Layer = 'default' | 'model' | 'backend' | 'gpu' | 'cluster' | 'recipe' | 'variant' | 'golden' | 'set';
 
 /** Where one effective value came from. */
 export interface ProvenanceEntry {
@@ -57,6 +57,11 @@ export interface ResolveOptions {
    * measured on this same variant. Clusters with `golden: true` resolve this way; profiling never does.
    */
   golden?: boolean | undefined;
+  /**
+   * The cluster the recipe is resolved for: its Dynamo version picks the default runtime image, and its pod settings
+   * (`pod` for every pod, `workerPod` for worker pods) are a layer between the GPU defaults and the recipe.
+   */
+  cluster?: Cluster | undefined;
 }
 
 export interface ResolveResult {
@@ -74,9 +79,15 @@ function dotted(p: readonly (string | number)[]): string {
   return p.join('.');
 }
 
+/** An environment variable's value (`…env.NAME`): replaced whole, so a layer can turn a value into a reference. */
+export function isEnvEntry(path: readonly (string | number)[]): boolean {
+  return path.length >= 2 && path[path.length - 2] === 'env';
+}
+
 /**
  * Deep-merges `data` into `target`; objects merge key by key, lists and scalars replace, provenance follows. `null`
  * removes the key and everything under it (variants use it to drop a pool), so nothing explains a removed value.
+ * Environment variables merge by name and each value is replaced whole.
  */
 function mergeLayer(
   target: Record<string, unknown>,
@@ -93,7 +104,7 @@ function mergeLayer(
       delete target[key];
       continue;
     }
-    if (isPlainObject(value)) {
+    if (isPlainObject(value) && !isEnvEntry(p)) {
       if (!isPlainObject(target[key])) {
         clearReplaced(prov, dotted(p), target[key]);
         setOwn(target, key, {});
@@ -177,7 +188,46 @@ export function resolveRecipe(ws: Workspace, options: ResolveOptions): ResolveRe
   if (loaded === undefined) {
     return { issues: ws.issues.filter((i) => i.file === `recipes/${id}/recipe.yaml` && i.severity !== 'warning') };
   }
-  return resolveLoaded(ws, loaded, options.variant, options.set, '--set', { golden: options.golden });
+  return resolveLoaded(ws, loaded, options.variant, options.set, '--set', { golden: options.golden, cluster: options.cluster });
+}
+
+/** The cluster layer: `pod` for every pod, `workerPod` over it for the worker pools; positions from cluster.yaml. */
+function clusterLayer(
+  ws: Workspace,
+  cluster: Cluster,
+): { data: Record<string, unknown>; origin: (p: (string | number)[]) => ProvenanceEntry }[] {
+  const loaded = ws.clusters.get(cluster.name);
+  const file = loaded?.file ?? `clusters/${cluster.name}/cluster.yaml`;
+  const at = (p: (string | number)[]): ProvenanceEntry => ({ layer: 'cluster', file, ...(loaded ? locate(loaded.source, p) : {}) });
+  const out: { data: Record<string, unknown>; origin: (p: (string | number)[]) => ProvenanceEntry }[] = [];
+  if (cluster.pod !== undefined) {
+    out.push({ data: { pod: cluster.pod }, origin: (p) => at(['pod', ...p.slice(1)]) });
+    out.push({ data: { topology: { frontend: { pod: cluster.pod } } }, origin: (p) => at(['pod', ...p.slice(3)]) });
+  }
+  if (cluster.workerPod !== undefined) out.push({ data: { pod: cluster.workerPod }, origin: (p) => at(['workerPod', ...p.slice(1)]) });
+  return out;
+}
+
+/**
+ * Each worker pool's effective pod settings: the recipe-level `pod` (every layer of it) with the pool's own
+ * `topology.<pool>.pod` merged over it; provenance follows each value to the layer and line that set it.
+ */
+function applyPoolPods(target: Record<string, unknown>, prov: Provenance): void {
+  const topology = target.topology as Record<string, unknown>;
+  const base = isPlainObject(target.pod) ? target.pod : {};
+  for (const role of ROLES) {
+    const pool = topology[role];
+    if (!isPlainObject(pool)) continue;
+    const own = isPlainObject(pool.pod) ? pool.pod : {};
+    const prefix = `topology.${role}.pod`;
+    const merged: Record<string, unknown> = {};
+    const mergedProv: Provenance = {};
+    mergeLayer(merged, mergedProv, structuredClone(base), (p) => prov[`pod.${dotted(p)}`] ?? { layer: 'default' });
+    mergeLayer(merged, mergedProv, structuredClone(own), (p) => prov[`${prefix}.${dotted(p)}`] ?? { layer: 'default' });
+    clearUnder(prov, prefix);
+    for (const [k, v] of Object.entries(mergedProv)) prov[`${prefix}.${k}`] = v;
+    if (Object.keys(merged).length > 0) pool.pod = merged;
+  }
 }
 
 const resolutions = new WeakMap<Workspace, WeakMap<LoadedRecipe, Map<string, ResolveResult>>>();
@@ -194,7 +244,7 @@ export function resolveLoaded(
   variant: string | undefined,
   set: readonly string[] | Record<string, unknown> | undefined,
   setFile = '--set',
-  opts: { golden?: boolean | undefined } = {},
+  opts: { golden?: boolean | undefined; cluster?: Cluster | undefined } = {},
 ): ResolveResult {
   const hasSet = set !== undefined && (Array.isArray(set) ? set.length > 0 : Object.keys(set).length > 0);
   const key = JSON.stringify([variant ?? null, opts.golden === true, hasSet ? set : null, hasSet ? setFile : null]);
@@ -273,9 +323,12 @@ function resolveFresh(
       return { layer: 'model', file: modelFile.file, ...(from ? locate(modelFile.source, from) : {}) };
     });
   }
-  mergeLayer(target, prov, backendLayer(written.backend.name), () => ({ layer: 'backend' }));
+  mergeLayer(target, prov, backendLayer(written.backend.name, opts.cluster?.dynamoVersion), () => ({ layer: 'backend' }));
   if (gpu !== undefined && gpuSrc !== undefined) {
     mergeLayer(target, prov, gpuLayer(gpu.gpu, model?.card), () => ({ layer: 'gpu', file: gpu.file, ...locate(gpuSrc, ['tflops']) }));
+  }
+  if (opts.cluster !== undefined) {
+    for (const { data, origin } of clusterLayer(ws, opts.cluster)) mergeLayer(target, prov, structuredClone(data), origin);
   }
   const { variants: _variants, ...body } = written;
   mergeLayer(target, prov, body as Record<string, unknown>, recipeFileOrigin('recipe', []));
@@ -286,16 +339,25 @@ function resolveFresh(
   // recipe that has since become disagg); it applies only to the variant it was measured on
   const golden = opts.golden === true && loaded.golden !== undefined && loaded.golden.golden.variant === variant ? loaded.golden : undefined;
   if (golden !== undefined) {
+    // pod settings are placement, not the measured configuration: the golden never pins them
+    const pods = poolPods(target, prov);
     for (const field of GOLDEN_CONFIG_FIELDS) {
       delete target[field];
       clearUnder(prov, field);
       mergeLayer(target, prov, { [field]: golden.golden.config[field] }, (p) => ({ layer: 'golden', file: golden.file, ...locate(golden.source, ['config', ...p]) }));
     }
+    restorePoolPods(target, prov, pods);
   }
   mergeLayer(target, prov, parsedSet.data, () => ({ layer: 'set', file: setFile }));
   // the canonical GPU id, whatever spelling or alias the file used
   if (gpu !== undefined) target.gpu = gpu.gpu.id;
   const topology = target.topology as Record<string, unknown>;
+  // a golden promoted before frontend flags existed pins a frontend without them
+  if (isPlainObject(topology.frontend) && topology.frontend.args === undefined) {
+    topology.frontend.args = {};
+    prov['topology.frontend.args'] = { layer: 'default' };
+  }
+  applyPoolPods(target, prov);
   for (const role of ROLES) {
     const pool = topology[role];
     if (!isPlainObject(pool)) continue;
@@ -403,6 +465,42 @@ function resolveFresh(
     },
     issues,
   };
+}
+
+type SavedPods = { path: string[]; value: unknown; prov: Provenance }[];
+
+/** The pod blocks under topology (each pool's and the frontend's) with their provenance. */
+function poolPods(target: Record<string, unknown>, prov: Provenance): SavedPods {
+  const out: SavedPods = [];
+  const topology = target.topology;
+  if (!isPlainObject(topology)) return out;
+  for (const role of [...ROLES, 'frontend']) {
+    const pool = topology[role];
+    if (!isPlainObject(pool) || pool.pod === undefined) continue;
+    const prefix = `topology.${role}.pod`;
+    const saved: Provenance = {};
+    for (const [k, v] of Object.entries(prov)) if (k === prefix || k.startsWith(`${prefix}.`)) saved[k] = v;
+    out.push({ path: ['topology', role], value: structuredClone(pool.pod), prov: saved });
+  }
+  return out;
+}
+
+function restorePoolPods(target: Record<string, unknown>, prov: Provenance, saved: SavedPods): void {
+  const topology = target.topology;
+  if (!isPlainObject(topology)) return;
+  for (const role of [...ROLES, 'frontend']) {
+    const pool = topology[role];
+    if (!isPlainObject(pool)) continue;
+    delete pool.pod;
+    clearUnder(prov, `topology.${role}.pod`);
+  }
+  for (const { path, value, prov: p } of saved) {
+    const pool = topology[path[1]!];
+    // a pool the golden no longer has keeps no settings
+    if (!isPlainObject(pool)) continue;
+    pool.pod = value;
+    Object.assign(prov, p);
+  }
 }
 
 function hintModel(ws: Workspace, id: string): string {

@@ -68,7 +68,7 @@ topology:
     ).toMatchInlineSnapshot(`
       [
         "recipes/qwen3-32b/vllm/h100-sxm/recipe.yaml:8:5 ✖ unknown field "replcas" → at topology.agg.replcas — hint: did you mean "replicas"?",
-        "recipes/qwen3-32b/vllm/h100-sxm/recipe.yaml:9:5 ✖ unknown field "tensorParalel" → at topology.agg.tensorParalel — hint: known fields: replicas, tp, pp, ep, dp, nodes, args, extraConfig",
+        "recipes/qwen3-32b/vllm/h100-sxm/recipe.yaml:9:5 ✖ unknown field "tensorParalel" → at topology.agg.tensorParalel — hint: known fields: replicas, tp, pp, ep, dp, nodes, maxModelLen, args, extraConfig, pod",
       ]
     `);
   });
@@ -173,6 +173,31 @@ topology:
         "recipes/qwen3-32b/sglang/h200-sxm/recipe.yaml:8:21 ✖ topology.agg.ep 3 must divide tp × dp = 4 → at topology.agg.ep — hint: use ep 1, 2, 4",
         "recipes/qwen3-32b/sglang/h200-sxm/recipe.yaml:8:21 ✖ qwen3-32b has no experts, so expert parallelism does not apply → at topology.agg.ep — hint: set ep: 1",
         "recipes/qwen3-32b/sglang/h200-sxm/recipe.yaml:2:1 ✖ benchmark.islOsl[1] = [8192, 1024] needs 9216 tokens, more than maxModelLen 8192 → at benchmark.islOsl[1] — hint: lower ISL+OSL to 8192 or raise maxModelLen",
+      ]
+    `);
+  });
+
+  it('a pool context over the model, and prompts longer than the prefill pool takes', () => {
+    expect(
+      problems(
+        'qwen3-32b/vllm/h100-sxm',
+        recipeText(`
+model: qwen3-32b
+backend: { name: vllm }
+gpu: h100-sxm
+maxModelLen: 16384
+workload: { isl: 2048, osl: 512 }
+benchmark: { islOsl: [[1024, 1024]] }
+topology:
+  mode: disagg
+  prefill: { tp: 1, maxModelLen: 2048 }
+  decode: { tp: 2, maxModelLen: 65536 }
+`),
+      ),
+    ).toMatchInlineSnapshot(`
+      [
+        "recipes/qwen3-32b/vllm/h100-sxm/recipe.yaml:11:33 ✖ topology.decode.maxModelLen 65536 exceeds qwen3-32b's context of 40960 tokens → at topology.decode.maxModelLen — hint: set it to at most 40960",
+        "recipes/qwen3-32b/vllm/h100-sxm/recipe.yaml:6:11 ✖ workload isl 2048 does not fit topology.prefill.maxModelLen 2048 → at workload — hint: lower the workload or raise topology.prefill.maxModelLen",
       ]
     `);
   });

@@ -119,12 +119,17 @@ const parallelism: Rule = (ctx) => {
     } else if (n / w.nodes > g.gpusPerNode) {
       const nodes = Math.ceil(n / g.gpusPerNode);
       const fits = n % nodes === 0 ? `set topology.${role}.nodes: ${nodes}` : `use tp × pp × dp that is a multiple of ${g.gpusPerNode}`;
+      // SGLang's --tp N --dp N --enable-dp-attention (TensorRT-LLM's enable_attention_dp) counts N GPUs, not N × N
+      const attentionDp =
+        w.dp > 1 && w.tp > 1 && w.tp % w.dp === 0
+          ? `; dp counts attention ranks of tp GPUs each, so SGLang's --tp ${w.tp} --dp ${w.dp} --enable-dp-attention is tp: ${w.tp / w.dp}, dp: ${w.dp}`
+          : '';
       push(
         ctx,
         'RECIPE_GPUS_PER_NODE',
         ['topology', role, 'tp'],
         `topology.${role} needs ${n / w.nodes} GPUs per node (${formula} over ${w.nodes} node${w.nodes === 1 ? '' : 's'}), but a ${g.id} node has ${g.gpusPerNode}`,
-        `${fits} to span nodes, or lower tp to ${Math.min(w.tp, g.gpusPerNode)}`,
+        `${fits} to span nodes, or lower tp to ${Math.min(w.tp, g.gpusPerNode)}${attentionDp}`,
       );
     }
     if ((w.tp * w.dp) % w.ep !== 0) {
@@ -195,20 +200,39 @@ const lengths: Rule = (ctx) => {
   if (r.maxModelLen > max) {
     push(ctx, 'RECIPE_MAX_MODEL_LEN', ['maxModelLen'], `maxModelLen ${r.maxModelLen} exceeds ${ctx.model.id}'s context of ${max} tokens`, `set maxModelLen to at most ${max}`);
   }
-  const limit = Math.min(r.maxModelLen, max);
+  // a pool may run a shorter context than the recipe (a prefill pool needs only the prompt); a generating pool
+  // (agg, decode) bounds prompt + output, a prefill pool the prompt
+  let limit = Math.min(r.maxModelLen, max);
+  let where = 'maxModelLen';
+  let promptLimit = limit;
+  let promptWhere = where;
+  for (const role of ['agg', 'prefill', 'decode'] as const) {
+    const own = r.topology[role]?.maxModelLen;
+    if (own === undefined) continue;
+    const field = `topology.${role}.maxModelLen`;
+    if (own > max) push(ctx, 'RECIPE_MAX_MODEL_LEN', ['topology', role, 'maxModelLen'], `${field} ${own} exceeds ${ctx.model.id}'s context of ${max} tokens`, `set it to at most ${max}`);
+    if (role === 'prefill') {
+      if (own < promptLimit) [promptLimit, promptWhere] = [own, field];
+    } else if (own < limit) {
+      [limit, where] = [own, field];
+    }
+  }
   for (const [i, [isl, osl]] of r.benchmark.islOsl.entries()) {
-    if (isl + osl > limit) {
+    if (isl + osl > limit || isl >= promptLimit) {
+      const [need, cap, name] = isl + osl > limit ? [isl + osl, limit, where] : [isl, promptLimit, promptWhere];
       push(
         ctx,
         'RECIPE_BENCHMARK_TOO_LONG',
         ['benchmark', 'islOsl', i],
-        `benchmark.islOsl[${i}] = [${isl}, ${osl}] needs ${isl + osl} tokens, more than maxModelLen ${limit}`,
-        `lower ISL+OSL to ${limit} or raise maxModelLen`,
+        `benchmark.islOsl[${i}] = [${isl}, ${osl}] needs ${need} tokens, more than ${name} ${cap}`,
+        `lower ISL+OSL to ${cap} or raise ${name}`,
       );
     }
   }
   if (r.workload.isl + r.workload.osl > limit) {
-    push(ctx, 'RECIPE_WORKLOAD_TOO_LONG', ['workload'], `workload isl ${r.workload.isl} + osl ${r.workload.osl} exceeds maxModelLen ${limit}`, `lower the workload or raise maxModelLen`);
+    push(ctx, 'RECIPE_WORKLOAD_TOO_LONG', ['workload'], `workload isl ${r.workload.isl} + osl ${r.workload.osl} exceeds ${where} ${limit}`, `lower the workload or raise ${where}`);
+  } else if (r.workload.isl >= promptLimit) {
+    push(ctx, 'RECIPE_WORKLOAD_TOO_LONG', ['workload'], `workload isl ${r.workload.isl} does not fit ${promptWhere} ${promptLimit}`, `lower the workload or raise ${promptWhere}`);
   }
 };
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PodSettingsSchema } from './pod.ts';
 
 // These are the *resolved* shapes: what every consumer (render, estimate, sim, profile) sees after layering.
 // Written files are validated against partial forms of the same schemas (see written.ts).
@@ -123,28 +124,74 @@ export type Gpu = z.output<typeof GpuSchema>;
 // ---------------------------------------------------------------------------------------------
 // Recipe: recipes/<model>/<backend>/<gpu>/recipe.yaml
 
+/**
+ * Recipe fields that configure the engine: each must change the rendered engine flags or engine file of every
+ * backend (a test walks this registry), so a setting that claims to configure the engine can never render nothing.
+ */
+export const ENGINE_FIELDS = z.registry<{ engine: string }>();
+
 export const EngineArgValueSchema = z.union([z.string(), z.number(), z.boolean()]);
 
 export const WorkerSchema = z.strictObject({
-  replicas: z.int().nonnegative().describe('Worker replicas (each a TP×PP group of GPUs).'),
-  tp: z.int().positive().describe('Tensor-parallel size per replica.'),
-  pp: z.int().positive().describe('Pipeline-parallel size per replica.'),
-  ep: z.int().positive().describe('Expert-parallel size (MoE); 1 when not used.'),
-  dp: z.int().positive().describe('Attention data-parallel ranks inside one replica (DeepSeek wide-EP); 1 when not used.'),
+  replicas: z.int().nonnegative().describe('Worker replicas (each one engine of tp × pp × dp GPUs).'),
+  tp: z
+    .int()
+    .positive()
+    .describe('Tensor-parallel size of one attention rank (with dp > 1, each of the dp ranks has tp GPUs; GPUs per replica = tp × pp × dp).')
+    .register(ENGINE_FIELDS, { engine: 'vLLM --tensor-parallel-size tp; SGLang --tp-size tp×dp; TensorRT-LLM tensor_parallel_size tp×dp' }),
+  pp: z
+    .int()
+    .positive()
+    .describe('Pipeline-parallel size per replica.')
+    .register(ENGINE_FIELDS, { engine: 'vLLM --pipeline-parallel-size; SGLang --pp-size; TensorRT-LLM pipeline_parallel_size' }),
+  ep: z
+    .int()
+    .positive()
+    .describe('Expert-parallel size (MoE): experts are spread over ep GPUs; 1 when not used. vLLM spreads experts over every GPU of the replica, so there ep is 1 or tp × dp.')
+    .register(ENGINE_FIELDS, { engine: 'vLLM --enable-expert-parallel; SGLang --ep-size; TensorRT-LLM moe_expert_parallel_size' }),
+  dp: z
+    .int()
+    .positive()
+    .describe(
+      'Attention data-parallel ranks inside one replica (DeepSeek wide-EP); 1 when not used. SGLang\'s `--tp 16 --dp 16 --enable-dp-attention` is tp: 1, dp: 16; vLLM\'s `--tensor-parallel-size 1 --data-parallel-size 16` is the same; TensorRT-LLM\'s enable_attention_dp with tensor_parallel_size 32 is tp: 1, dp: 32.',
+    )
+    .register(ENGINE_FIELDS, { engine: 'vLLM --data-parallel-size; SGLang --dp-size + --enable-dp-attention; TensorRT-LLM enable_attention_dp' }),
   nodes: z.int().positive().describe('Nodes one replica spans (multinode when > 1); GPUs per node = tp×pp×dp / nodes.'),
+  maxModelLen: z
+    .int()
+    .positive()
+    .describe("This pool's context length instead of the recipe's maxModelLen (a prefill pool needs only the prompt, so it can reserve less).")
+    .register(ENGINE_FIELDS, { engine: 'vLLM --max-model-len; SGLang --context-length; TensorRT-LLM max_seq_len' })
+    .optional(),
   args: z.record(z.string(), EngineArgValueSchema).describe('Engine flags for this role, merged over backend.args.'),
-  extraConfig: z.string().optional().describe('Engine config file for this role, relative to the recipe directory.'),
+  extraConfig: z
+    .string()
+    .optional()
+    .describe('Engine config file for this role, relative to the recipe directory (vLLM and SGLang --config, TensorRT-LLM --extra-engine-args).'),
+  pod: PodSettingsSchema.optional().describe("Kubernetes settings of this pool's pods, merged over the recipe-level pod settings."),
 });
 export type Worker = z.output<typeof WorkerSchema>;
 
 export const BackendSchema = z.strictObject({
   name: BackendNameSchema,
-  image: z.string().min(1).describe('Runtime image, e.g. nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.0.0.'),
+  image: z
+    .string()
+    .min(1)
+    .describe("Runtime image; default the Dynamo runtime image of the cluster's Dynamo version, e.g. nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.3.0."),
+  runtimeVersion: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/, 'a Dynamo release such as 1.3.1')
+    .optional()
+    .describe(
+      "Dynamo release the image runs, when its tag does not say (a custom build such as my-registry/sglang-wideep:my-tag). It decides the worker flags rendered, and is written as runtimeVersionOverride.",
+    ),
   args: z.record(z.string(), EngineArgValueSchema).describe('Engine flags for every worker role (--key value).'),
   extraConfig: z
     .string()
     .optional()
-    .describe('Engine config file relative to the recipe directory; mounted from a ConfigMap and named by DYNAMO_EXTRA_CONFIG.'),
+    .describe(
+      'Engine config file relative to the recipe directory, mounted from a ConfigMap and passed the way the engine reads it: vLLM and SGLang --config, TensorRT-LLM --extra-engine-args (merged with the settings the recipe owns).',
+    ),
   env: z
     .record(
       z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name is letters, digits and _, not starting with a digit'),
@@ -156,7 +203,13 @@ export const BackendSchema = z.strictObject({
 export const TopologySchema = z.strictObject({
   mode: z.enum(['agg', 'disagg']).describe('Aggregated (prefill and decode in one worker) or disaggregated.'),
   router: z.enum(['kv', 'random', 'round-robin']).describe('Frontend routing policy.'),
-  frontend: z.strictObject({ replicas: z.int().positive() }),
+  frontend: z.strictObject({
+    replicas: z.int().positive(),
+    args: z
+      .record(z.string(), EngineArgValueSchema)
+      .describe('Frontend flags beyond --router-mode and --http-port (e.g. router-kv-events, kv-cache-block-size, router-reset-states).'),
+    pod: PodSettingsSchema.optional().describe("Kubernetes settings of the frontend pods (the recipe-level pod settings do not apply to the frontend)."),
+  }),
   agg: WorkerSchema.optional().describe('The worker pool when mode is agg.'),
   prefill: WorkerSchema.optional().describe('The prefill pool when mode is disagg.'),
   decode: WorkerSchema.optional().describe('The decode pool when mode is disagg.'),
@@ -182,6 +235,22 @@ export const ModelCacheSchema = z.strictObject({
     .describe('Where workers mount the cache.'),
   download: z.boolean().describe('Render a download Job that fills the PVC.'),
   hfTokenSecret: DnsLabelSchema.describe('Secret (key HF_TOKEN) read by the download Job and workers; referenced by name only.'),
+  hfTokenFrom: z
+    .enum(['key', 'secret', 'none'])
+    .describe(
+      "How workers read the token: key (HF_TOKEN from the Secret's HF_TOKEN key, optional), secret (every key of the Secret as environment variables, envFromSecret) or none (no token: public weights already in the cache).",
+    ),
+  layout: z
+    .enum(['dir', 'hub'])
+    .describe(
+      'dir: the weights are in <mountPath>/<dir> and the engine is given that path; hub: the Hugging Face hub cache under HF_HOME=<mountPath>, and the engine is given the Hugging Face id (and the revision unless it is main).',
+    ),
+  dir: z
+    .string()
+    .regex(/^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._\/-]+$/, 'a relative path of letters, digits and . _ / - without . or .. segments')
+    .optional()
+    .describe('With layout dir: the weights\' directory inside the cache (default: the Hugging Face id, e.g. Qwen/Qwen3-32B).'),
+  mountOnFrontend: z.boolean().describe('Mount the cache on the frontend too, with HF_HOME set (the frontend reads the tokenizer and chat template from it).'),
 });
 
 export const WorkloadSchema = z.strictObject({
@@ -314,10 +383,19 @@ export const RecipeSchema = z.strictObject({
   model: ModelIdSchema.describe('Model id: a directory under recipes/ holding model.yaml.'),
   backend: BackendSchema,
   gpu: GpuSkuSchema,
-  dtype: DtypeSchema.describe('Weight dtype served (may differ from the card, e.g. fp8 quantized).'),
-  kvCacheDtype: DtypeSchema.describe('KV-cache dtype.'),
-  maxModelLen: z.int().positive().describe('Context length the engine is configured for.'),
+  dtype: DtypeSchema.describe(
+    'Weight dtype served: the checkpoint\'s (the model card\'s, rendered as nothing: the engine reads it from the checkpoint), the other 16-bit format, or fp8 quantized on the fly (vLLM, SGLang).',
+  ).register(ENGINE_FIELDS, { engine: 'vLLM/SGLang --dtype or --quantization fp8; TensorRT-LLM dtype' }),
+  kvCacheDtype: DtypeSchema.describe('KV-cache dtype; a 16-bit cache is kept in the activation dtype.').register(ENGINE_FIELDS, {
+    engine: 'vLLM/SGLang --kv-cache-dtype; TensorRT-LLM kv_cache_config.dtype',
+  }),
+  maxModelLen: z
+    .int()
+    .positive()
+    .describe('Context length the engine is configured for.')
+    .register(ENGINE_FIELDS, { engine: 'vLLM --max-model-len; SGLang --context-length; TensorRT-LLM max_seq_len' }),
   topology: TopologySchema,
+  pod: PodSettingsSchema.optional().describe('Kubernetes settings of every worker pool\'s pods (not the frontend); each pool\'s topology.<pool>.pod merges over them.'),
   modelCache: ModelCacheSchema,
   workload: WorkloadSchema,
   sla: SlaSchema,
@@ -339,6 +417,19 @@ export const ClusterRecipeRefSchema = z.strictObject({
 export const ClusterSchema = z.strictObject({
   name: DnsLabelSchema,
   dynamoApiVersion: z.enum(['v1beta1', 'v1alpha1']).describe('DGD API version the cluster serves.'),
+  dynamoVersion: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/, 'a Dynamo release such as 1.3.0')
+    .optional()
+    .describe(
+      'Dynamo release the cluster runs (default: the project\'s pinned release). It picks the default runtime images, and what the planner and the worker command lines look like for that release.',
+    ),
+  pod: PodSettingsSchema.optional().describe(
+    'Pod settings every pod of this cluster gets (frontends and workers): pull secrets, tolerations, node selectors. A layer under the recipe: the recipe\'s own settings win.',
+  ),
+  workerPod: PodSettingsSchema.optional().describe(
+    'Pod settings every worker pod of this cluster gets, over `pod`: RDMA devices, GPU-node tolerations, compute domains. A layer under the recipe.',
+  ),
   namespace: DnsLabelSchema,
   storageClass: z.string().optional(),
   gitops: z.array(z.enum(['flux', 'argocd'])).min(1),

@@ -24,7 +24,20 @@ function deepPartial<T extends z.ZodType>(schema: T): z.ZodType<DeepPartial<z.ou
   return deepPartialUntyped(schema) as z.ZodType<DeepPartial<z.output<T>>>;
 }
 
+// One output per input schema, so a block used in several places (pod settings) stays one definition in the JSON Schema.
+const partials = new WeakMap<z.ZodType, z.ZodType>();
+
 function deepPartialUntyped(schema: z.ZodType): z.ZodType {
+  const known = partials.get(schema);
+  if (known !== undefined) return known;
+  const out = deepPartialFresh(schema);
+  partials.set(schema, out);
+  return out;
+}
+
+function deepPartialFresh(schema: z.ZodType): z.ZodType {
+  // a named block (pod settings) is written and resolved in one form already: every field of it is optional
+  if (z.globalRegistry.get(schema)?.id !== undefined) return schema;
   const description = schema.description;
   let out: z.ZodType;
   if (schema instanceof z.ZodOptional) {
@@ -35,11 +48,22 @@ function deepPartialUntyped(schema: z.ZodType): z.ZodType {
       shape[key] = deepPartialUntyped(value).optional();
     }
     out = z.strictObject(shape);
+  } else if (schema instanceof z.ZodRecord && !(schema.valueType instanceof z.ZodObject)) {
+    out = unsettable(schema);
   } else {
-    // records (args, env), arrays and scalars are replaced as a whole by a higher layer
+    // arrays and scalars are replaced as a whole by a higher layer
     return schema;
   }
   return description === undefined ? out : out.describe(description);
+}
+
+/**
+ * A record of flags or variables merges by key across layers; a written `null` removes the key a lower layer set
+ * (an engine flag the built-in defaults pass, a variable the recipe sets that a variant must not).
+ */
+function unsettable(record: z.ZodRecord): z.ZodType {
+  const out = z.record(record.keyType as z.ZodString, (record.valueType as z.ZodType).nullable());
+  return record.description === undefined ? out : out.describe(`${record.description} null removes a key a lower layer set.`);
 }
 
 const GpuInputSchema = z
@@ -52,9 +76,10 @@ const backendShape = RecipeSchema.shape.backend.shape;
 const VariantBackendSchema = z
   .strictObject({
     image: backendShape.image.optional(),
-    args: backendShape.args.optional(),
+    runtimeVersion: backendShape.runtimeVersion,
+    args: unsettable(backendShape.args).optional(),
     extraConfig: backendShape.extraConfig,
-    env: backendShape.env.optional(),
+    env: unsettable(backendShape.env).optional(),
   })
   .describe('Serving engine overrides: image, engine flags, engine config file, environment.');
 
@@ -91,6 +116,7 @@ export const WrittenVariantSchema = z
     kvCacheDtype: deepPartial(recipeShape.kvCacheDtype).optional(),
     maxModelLen: deepPartial(recipeShape.maxModelLen).optional(),
     topology: VariantTopologySchema.optional(),
+    pod: deepPartial(recipeShape.pod).optional(),
     modelCache: deepPartial(recipeShape.modelCache).optional(),
     workload: deepPartial(recipeShape.workload).optional(),
     sla: deepPartial(recipeShape.sla).optional(),

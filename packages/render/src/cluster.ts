@@ -181,7 +181,7 @@ export function renderClusterTreeDocuments(cluster: Cluster, recipes: readonly R
       (group === 'workload' ? workloadFiles : benchFiles).push(name);
     }
     // Apply order inside a workload: config and storage before the DGD that mounts them.
-    const order = ['configmaps.yaml', 'model-cache.yaml', 'dgd.yaml', 'podmonitors.yaml'];
+    const order = ['configmaps.yaml', 'model-cache.yaml', 'compute-domain.yaml', 'dgd.yaml', 'podmonitors.yaml'];
     workloadFiles.sort((a, b) => order.indexOf(a) - order.indexOf(b));
     files.set(`${root}/workloads/${out.name}/kustomization.yaml`, kustomization(workloadFiles, source));
     workloads.push(out.name);
@@ -278,7 +278,7 @@ export function renderClusterDocuments(ws: Workspace, cluster: Cluster, options:
   const issues: Issue[] = [];
   const resolved: ResolvedRecipe[] = [];
   for (const ref of cluster.recipes) {
-    const result = resolveRecipe(ws, { recipe: ref.recipe, variant: ref.variant, set: ref.set, golden: cluster.golden });
+    const result = resolveRecipe(ws, { recipe: ref.recipe, variant: ref.variant, set: ref.set, golden: cluster.golden, cluster });
     issues.push(...result.issues.filter((i) => i.severity !== 'warning'));
     if (result.resolved) resolved.push(result.resolved);
   }

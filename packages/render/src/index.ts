@@ -1,17 +1,17 @@
-export { renderRecipe, engineArgs, ENGINE_MOUNT_PATH, FRONTEND_PORT, SIM_RECIPE_DIR, SIM_RECIPE_FILE, SIM_WORKER_PORT } from './recipe.ts';
+export { renderRecipe, engineArgs, ENGINE_MOUNT_PATH, FRONTEND_PORT, SIM_RECIPE_DIR, SIM_RECIPE_FILE, SIM_WORKER_PORT, COMPUTE_DOMAIN_API, modelLocation } from './recipe.ts';
+export { ENGINES, engineStructure, activationDtype, gpusOfReplica, ownedFlag, flagKey } from './engine.ts';
+export { plannerConfig, dgdrPlannerConfig } from './planner.ts';
 export { renderCluster, renderClusterTree, renderClusterDocuments, renderClusterTreeDocuments, GENERATED_ENTRIES, DGD_CEL, DGD_HEALTH_LUA } from './cluster.ts';
 export { writeClusters } from './write.ts';
 export { toDnsName, shortHash, GROVE_NAME_LIMIT } from './names.ts';
 export { canonicalYaml, canonicalFile, canonicalize, GENERATED_HEADER } from './canonical.ts';
 export { yamlValue, renderTemplate, TemplateError, templateReads } from './templates.ts';
 export { AIPERF_VERSION, WAIT_IMAGE } from './benchmarks.ts';
-export { BACKENDS } from './backends.ts';
 
 export type { RenderedFiles, RenderedDocumentFiles } from './cluster.ts';
 export type { WriteOptions, WriteResult } from './write.ts';
 export type { CanonicalYamlOptions, CanonicalFile } from './canonical.ts';
 export type { TemplateName } from './templates.ts';
-export type { BackendFlags } from './backends.ts';
 export type {
   DgdApiVersion,
   Engine,

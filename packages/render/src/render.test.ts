@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { InvalidInputError } from '@llm-recipes/errors';
 import type { Recipe } from '@llm-recipes/recipe';
 import { canonicalYaml } from './canonical.ts';
@@ -27,14 +27,14 @@ const CASES: Record<string, () => ResolvedRecipe> = {
         backend: { ...base.backend, name: 'trtllm', image: 'nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:1.0.0', args: {}, extraConfig: 'engine/trtllm.yaml' },
         topology: {
           ...base.topology,
-          decode: f.worker({ replicas: 1, tp: 16, ep: 16, nodes: 2, extraConfig: 'engine/decode.yaml' }),
+          decode: f.worker({ replicas: 1, tp: 1, dp: 16, ep: 16, nodes: 2, extraConfig: 'engine/decode.yaml' }),
           planner: { enabled: true, minReplicas: 1, maxGpuBudget: 32, adjustmentIntervalS: 60 },
         },
       },
       {
         engineFiles: [
           { path: 'engine/trtllm.yaml', content: 'kv_cache_config:\n  free_gpu_memory_fraction: 0.85\n' },
-          { path: 'engine/decode.yaml', content: 'enable_attention_dp: true\n' },
+          { path: 'engine/decode.yaml', content: '# wide expert parallelism\nmoe_config:\n  backend: WIDEEP\n' },
         ],
       },
     );
@@ -49,6 +49,34 @@ const CASES: Record<string, () => ResolvedRecipe> = {
       benchmark: { ...base.benchmark, harness: 'aiperf', image: 'python:3.12-slim', islOsl: [[128, 128]] },
     });
   },
+  // GB200: both pools join one NVLink ComputeDomain spanning every node of them
+  'trtllm-gb200-compute-domain': () => {
+    const base = f.disaggRecipe();
+    const gb200 = f.workerPod({ computeDomain: true, sharedMemory: '800Gi', resources: { requests: { cpu: '130', memory: '850Gi' } } });
+    return f.resolved(
+      {
+        ...base,
+        gpu: 'gb200_sxm',
+        backend: { ...base.backend, name: 'trtllm', image: 'nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:1.0.0', args: {}, extraConfig: undefined, env: {} },
+        topology: {
+          ...base.topology,
+          router: 'round-robin',
+          prefill: f.worker({ replicas: 1, tp: 1, dp: 4, ep: 4, pod: gb200, extraConfig: 'engine/prefill.yaml' }),
+          decode: f.worker({ replicas: 1, tp: 1, dp: 32, ep: 32, nodes: 8, pod: gb200, extraConfig: 'engine/decode.yaml' }),
+        },
+      },
+      {
+        id: 'qwen3-32b/trtllm/gb200-sxm',
+        name: 'qwen3-32b-trtllm-gb200-sxm',
+        dir: 'recipes/qwen3-32b/trtllm/gb200-sxm',
+        gpu: { ...f.gpu(), id: 'gb200_sxm', name: 'NVIDIA GB200', productLabel: 'NVIDIA-GB200', gpusPerNode: 4 },
+        engineFiles: [
+          { path: 'engine/prefill.yaml', content: 'max_batch_size: 4\n' },
+          { path: 'engine/decode.yaml', content: 'moe_config:\n  backend: WIDEEP\n' },
+        ],
+      },
+    );
+  },
 };
 
 describe('renderRecipe golden files', () => {
@@ -56,7 +84,7 @@ describe('renderRecipe golden files', () => {
     for (const apiVersion of ['v1beta1', 'v1alpha1'] as const) {
       it(`${name} (${apiVersion})`, async () => {
         // GIVEN a resolved recipe and a cluster serving ${apiVersion}
-        const cluster = f.cluster({ dynamoApiVersion: apiVersion });
+        const cluster = f.cluster({ dynamoApiVersion: apiVersion, gpus: { ...f.cluster().gpus, gb200_sxm: { nodes: 18 } } });
         // WHEN it is rendered
         const out = renderRecipe(build(), cluster);
         // THEN the output matches the reviewed golden file
@@ -109,14 +137,39 @@ describe('renderRecipe', () => {
     expect(new Set(tokens)).toEqual(new Set(['valueFrom']));
   });
 
-  it('passes the engine file via DYNAMO_EXTRA_CONFIG and --extra-engine-args for trtllm', () => {
+  it('passes each backend its engine file the way it reads it, and no DYNAMO_EXTRA_CONFIG (which nothing reads)', () => {
+    // Regression: SGLang got no --config (its extraConfig did nothing) and every worker carried DYNAMO_EXTRA_CONFIG.
+    const mains = (r: ResolvedRecipe) => {
+      const dgd = objects(renderRecipe(r, f.cluster()), 'DynamoGraphDeployment')[0]!;
+      return dgd.spec.components.filter((c: any) => ['worker', 'prefill', 'decode'].includes(c.type)).map((c: any) => c.podTemplate.spec.containers[0]);
+    };
+    const vllm = mains(f.resolved(f.recipe()))[0];
+    expect(vllm.args.join(' ')).toContain('--config /etc/dynamo/engine/engine-vllm.yaml');
+    const base = f.recipe();
+    const sglang = mains(f.resolved({ ...base, backend: { ...base.backend, name: 'sglang', args: {}, extraConfig: 'engine/sglang.yaml' } }, { engineFiles: [{ path: 'engine/sglang.yaml', content: 'chunked-prefill-size: 8192\n' }] }))[0];
+    expect(sglang.args.join(' ')).toContain('--config /etc/dynamo/engine/engine-sglang.yaml');
+    const trt = mains(CASES['trtllm-disagg-multinode-planner']!());
+    expect(trt.map((c: any) => c.args.join(' ').match(/--extra-engine-args (\S+)/)?.[1])).toEqual(['/etc/dynamo/engine/prefill.yaml', '/etc/dynamo/engine/decode.yaml']);
+    for (const c of [vllm, sglang, ...trt]) expect((c.env ?? []).map((e: any) => e.name)).not.toContain('DYNAMO_EXTRA_CONFIG');
+  });
+
+  it('writes the TensorRT-LLM structure into its engine file, never as flags beside it', () => {
+    // Regression: the GB200 recipe rendered --tensor-parallel-size 4 while its engine file said 32.
     const out = renderRecipe(CASES['trtllm-disagg-multinode-planner']!(), f.cluster());
+    const cm = objects(out, 'ConfigMap').find((c) => c.metadata.name.includes('-engine-'))!;
+    const decode = parse(cm.data['decode.yaml']);
+    expect(decode).toEqual({ moe_config: { backend: 'WIDEEP' }, tensor_parallel_size: 16, pipeline_parallel_size: 1, enable_attention_dp: true, max_seq_len: 32768 });
+    expect(cm.data['decode.yaml']).toMatch(/^# wide expert parallelism\n/);
+    expect(parse(cm.data['prefill.yaml'])).toEqual({ kv_cache_config: { free_gpu_memory_fraction: 0.85 }, tensor_parallel_size: 2, pipeline_parallel_size: 1, enable_attention_dp: false, max_seq_len: 32768 });
     const dgd = objects(out, 'DynamoGraphDeployment')[0]!;
-    const decode = dgd.spec.components.find((c: any) => c.name === 'decode').podTemplate.spec.containers[0];
-    expect(decode.env[0]).toEqual({ name: 'DYNAMO_EXTRA_CONFIG', value: '/etc/dynamo/engine/engine-decode.yaml' });
-    expect(decode.args.join(' ')).toContain('--extra-engine-args /etc/dynamo/engine/engine-decode.yaml');
-    expect(dgd.spec.components.map((c: any) => c.type)).toEqual(['frontend', 'prefill', 'decode', 'planner']);
-    expect(dgd.spec.components[1].scalingAdapter).toEqual({});
+    for (const c of dgd.spec.components.filter((x: any) => x.type === 'prefill' || x.type === 'decode')) {
+      const args: string[] = c.podTemplate.spec.containers[0].args;
+      expect(args.filter((a) => /parallel-size|max-seq-len|attention-dp/.test(a))).toEqual([]);
+    }
+    // an engine file that sets what the structure owns is refused, whatever its value
+    const r = CASES['trtllm-disagg-multinode-planner']!();
+    const conflicting = { ...r, engineFiles: r.engineFiles.map((e) => (e.path === 'engine/decode.yaml' ? { ...e, content: 'tensor_parallel_size: 32\nenable_attention_dp: true\n' } : e)) };
+    expect(() => renderRecipe(conflicting, f.cluster())).toThrow(/engine file engine\/decode.yaml sets tensor_parallel_size, which the recipe sets from its structure/);
   });
 
   it('names benchmark Jobs by a hash of their spec, so a changed matrix is a new Job', () => {
@@ -149,11 +202,11 @@ describe('renderRecipe', () => {
     expect((error as Error).message).toMatchInlineSnapshot(`
       "6 problems found:
         recipes/qwen3-32b/vllm/h100-sxm/recipe.yaml ✖ topology.mode is disagg but topology.decode is not set → at topology.decode — hint: add topology.prefill and topology.decode
-        recipes/qwen3-32b/vllm/h100-sxm/recipe.yaml ✖ tp×pp×dp = 3 GPUs do not split evenly over 2 nodes → at topology.prefill.nodes — hint: choose nodes so that 3 / nodes is a whole number
         recipes/qwen3-32b/vllm/h100-sxm/recipe.yaml ✖ engine flag "bad flag" is not a flag name → at backend.args.bad flag — hint: write flags as keys without the leading "--", e.g. max-num-seqs: 256
-        recipes/qwen3-32b/vllm/h100-sxm/recipe.yaml ✖ --tensor-parallel-size is set by the renderer from the recipe's structure → at backend.args.tensor-parallel-size — hint: set it through topology (tp, pp, dp, ep), the model card or backend.extraConfig instead
-        recipes/qwen3-32b/vllm/h100-sxm/recipe.yaml ✖ HF_TOKEN is set by the renderer → at backend.env.HF_TOKEN — hint: remove it from backend.env
-        clusters/prod/cluster.yaml ✖ cluster prod runs qwen3-32b/vllm/h100-sxm but lists no h100_sxm nodes → at gpus — hint: add gpus.h100_sxm: { nodes: N } or remove the recipe from this cluster"
+        recipes/qwen3-32b/vllm/h100-sxm/recipe.yaml ✖ --tensor-parallel-size is set by the renderer from the recipe's structure → at backend.args.tensor-parallel-size — hint: set it through topology (tp, pp, dp, ep), maxModelLen, dtype, kvCacheDtype or the model card instead
+        recipes/qwen3-32b/vllm/h100-sxm/recipe.yaml ✖ tp×pp×dp = 3 GPUs do not split evenly over 2 nodes → at topology.prefill.nodes — hint: choose nodes so that 3 / nodes is a whole number
+        clusters/prod/cluster.yaml ✖ cluster prod runs qwen3-32b/vllm/h100-sxm but lists no h100_sxm nodes → at gpus — hint: add gpus.h100_sxm: { nodes: N } or remove the recipe from this cluster
+        recipes/qwen3-32b/vllm/h100-sxm/recipe.yaml ✖ HF_TOKEN is set by the renderer → at backend.env.HF_TOKEN — hint: remove it from backend.env"
     `);
   });
 });
@@ -168,7 +221,8 @@ const INJECTORS: Record<string, Injector> = {
   revision: (r, s) => ({ ...r, model: { ...r.model, revision: s } }),
   tokenizer: (r, s) => ({ ...r, model: { ...r.model, tokenizer: s } }),
   benchImage: (r, s) => ({ ...r, recipe: { ...r.recipe, benchmark: { ...r.recipe.benchmark, image: s } } }),
-  engineFile: (r, s) => ({ ...r, engineFiles: r.engineFiles.map((e) => ({ ...e, content: s })) }),
+  // engine files are read as YAML (a broken one is refused): the string is a value in one
+  engineFile: (r, s) => ({ ...r, engineFiles: r.engineFiles.map((e) => ({ ...e, content: stringify({ 'block-size': 16, note: s }) })) }),
   variant: (r, s) => ({ ...r, variant: s }),
 };
 
@@ -209,7 +263,9 @@ describe('renderRecipe properties', () => {
           for (const [path, value] of benign) {
             if (typeof value === 'string' && value.includes(MARKER)) {
               seen++;
-              expect(hostile.get(path)).toBe(value.replaceAll(MARKER, evil));
+              // an engine file is YAML text: the string is its value, escaped as YAML escapes it
+              if (where === 'engineFile') expect(parse(hostile.get(path) as string).note).toBe(evil);
+              else expect(hostile.get(path)).toBe(value.replaceAll(MARKER, evil));
             }
           }
           expect(seen).toBeGreaterThan(0);

@@ -20,7 +20,7 @@ describe('committed recipes × clusters (golden)', () => {
         const label = `${cluster.name} ${ref.recipe}${ref.variant ? ` (${ref.variant})` : ''} ${apiVersion}`;
         it(label, async () => {
           // GIVEN a recipe the cluster profile runs
-          const { resolved, issues } = resolveRecipe(ws, { recipe: ref.recipe, variant: ref.variant, set: ref.set });
+          const { resolved, issues } = resolveRecipe(ws, { recipe: ref.recipe, variant: ref.variant, set: ref.set, cluster });
           expect(issues.filter((i) => i.severity !== 'warning')).toEqual([]);
           // WHEN rendered for that cluster
           const out = renderRecipe(resolved!, cluster, { apiVersion });

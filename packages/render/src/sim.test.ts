@@ -71,7 +71,8 @@ describe('renderRecipe with engine: sim', () => {
   it('mounts the resolved recipe the pods serve, named by its content', () => {
     const r = CASES['sim-vllm-disagg-planner']!();
     const out = renderRecipe(r, f.cluster({ engine: 'sim' }));
-    const cms = out.manifests.filter((m) => m.object.kind === 'ConfigMap');
+    // the recipe, and the planner's configuration (the planner is Dynamo's own)
+    const cms = out.manifests.filter((m) => m.object.kind === 'ConfigMap' && !(m.object.metadata as { name: string }).name.includes('-planner-'));
     expect(cms).toHaveLength(1);
     const cm = cms[0]!.object as Record<string, any>;
     expect(JSON.parse(cm.data['recipe.json'])).toEqual(JSON.parse(JSON.stringify({ id: r.id, recipe: r.recipe, model: r.model, gpu: r.gpu })));
@@ -97,14 +98,15 @@ describe('renderRecipe with engine: sim', () => {
       expect(c.livenessProbe.httpGet).toEqual({ path: '/live', port: SIM_WORKER_PORT });
     }
     // the planner is Dynamo's and stays as it is
-    expect(byName['planner']!.command).toEqual(['python3', '-m', 'dynamo.planner.planner_sla']);
+    expect(byName['planner']!.command).toEqual(['python3', '-m', 'dynamo.planner']);
   });
 
   it('renders no model cache, download Job or GPU scheduling, and benchmarks keep results in the pod', () => {
     const out = renderRecipe(CASES['sim-vllm-agg']!(), f.cluster({ engine: 'sim', gpus: {} }));
     const workload = out.manifests.filter((m) => m.group === 'workload').map((m) => m.object.kind);
     expect(workload).toEqual(['ConfigMap', 'DynamoGraphDeployment']);
-    const text = yamlOf(out);
+    // the pods (the mounted recipe.json still says what the real deployment would ask for)
+    const text = yamlOf({ ...out, manifests: out.manifests.filter((m) => m.object.kind !== 'ConfigMap') });
     expect(text).not.toMatch(/nvidia\.com\/gpu|persistentVolumeClaim|tolerations|nodeAffinity|HF_TOKEN: |wait-for-weights/);
     const jobs = out.manifests.filter((m) => m.group === 'benchmark').map((m) => m.object as Record<string, any>);
     expect(jobs.length).toBeGreaterThan(0);
@@ -129,7 +131,7 @@ describe('renderRecipe with engine: sim', () => {
               : { ...base.topology, prefill: w, decode: f.worker({ replicas: replicas + 1, tp }) };
           const r = f.resolved({
             ...base,
-            topology: { ...topology, frontend: { replicas: frontends }, planner: { ...base.topology.planner, enabled: planner } },
+            topology: { ...topology, frontend: { replicas: frontends, args: {} }, planner: { ...base.topology.planner, enabled: planner } },
           });
           const dynamo = renderRecipe(r, f.cluster({ dynamoApiVersion: apiVersion }));
           const sim = renderRecipe(r, f.cluster({ dynamoApiVersion: apiVersion, engine: 'sim', gpus: {} }));

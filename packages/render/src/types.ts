@@ -36,4 +36,6 @@ export interface RenderedRecipe {
   /** metadata.name of the DynamoGraphDeployment (≤ the Grove budget, hash-suffixed when shortened). */
   dgdName: string;
   manifests: Manifest[];
+  /** The engine files the workers read, by ConfigMap key, as the engine ConfigMap holds them (TensorRT-LLM: one per pool). */
+  engineFiles: { key: string; content: string }[];
 }

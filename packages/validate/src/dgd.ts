@@ -269,3 +269,179 @@ export function dgdRuleProblems(doc: Obj): RuleProblem[] {
   }
   return problems;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Engine settings given twice: as a worker flag and in the engine file the same worker reads.
+
+/** A worker's argv: exec form as written, or a `sh -c "<one command>"` string split like a shell would. */
+export function workerArgv(container: Obj): string[] {
+  const command = arr(container['command']).filter((x): x is string => typeof x === 'string');
+  const args = arr(container['args']).filter((x): x is string => typeof x === 'string');
+  const argv = [...command, ...args];
+  const shell = argv.length >= 3 && /(^|\/)(ba)?sh$/.test(argv[0]!) && /^-[a-z]*c$/.test(argv[1]!) ? argv[2]! : undefined;
+  if (shell === undefined) return argv;
+  const words: string[] = [];
+  let cur = '';
+  let quote: '"' | "'" | null = null;
+  let inWord = false;
+  const text = shell.replace(/\\\n/g, ' ');
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quote !== null) {
+      if (ch === quote) quote = null;
+      else if (ch === '\\' && quote === '"' && i + 1 < text.length) cur += text[++i];
+      else cur += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(cur);
+      cur = '';
+      inWord = false;
+    } else {
+      cur += ch;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(cur);
+  return words[0] === 'exec' ? words.slice(1) : words;
+}
+
+/** Flag → value from argv (`--k v`, `--k=v`, bare switches as "true"); the last occurrence wins, as in argparse. */
+function flagValues(argv: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) continue;
+    const eq = a.indexOf('=');
+    if (eq !== -1) out.set(a.slice(2, eq), a.slice(eq + 1));
+    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) out.set(a.slice(2), argv[++i]!);
+    else out.set(a.slice(2), 'true');
+  }
+  return out;
+}
+
+type Backend = 'vllm' | 'sglang' | 'trtllm';
+
+/**
+ * Dynamo TRT-LLM worker flags and the LLM-API option each one sets (components/src/dynamo/trtllm/backend_args.py);
+ * the engine file is applied over the flags, so a flag with another value than the file's is dead.
+ */
+const TRTLLM_FLAG_KEYS: Record<string, string[]> = {
+  'tensor-parallel-size': ['tensor_parallel_size'],
+  'pipeline-parallel-size': ['pipeline_parallel_size'],
+  'expert-parallel-size': ['moe_expert_parallel_size'],
+  'enable-attention-dp': ['enable_attention_dp'],
+  'max-seq-len': ['max_seq_len', 'build_config.max_seq_len'],
+  'max-batch-size': ['max_batch_size', 'build_config.max_batch_size'],
+  'max-num-tokens': ['max_num_tokens', 'build_config.max_num_tokens'],
+  'free-gpu-memory-fraction': ['kv_cache_config.free_gpu_memory_fraction'],
+  'kv-block-size': ['kv_cache_config.tokens_per_block'],
+};
+
+/** Spellings of one SGLang destination (server_args.py aliases); vLLM and SGLang read `_` as `-`. */
+const SGLANG_ALIASES: string[][] = [
+  ['tp-size', 'tp', 'tensor-parallel-size'],
+  ['pp-size', 'pp', 'pipeline-parallel-size'],
+  ['dp-size', 'dp', 'data-parallel-size'],
+  ['ep-size', 'ep', 'expert-parallel-size'],
+  ['model-path', 'model'],
+];
+
+function canonicalFlag(backend: Backend, name: string): string {
+  const k = name.replace(/_/g, '-');
+  if (backend === 'sglang') for (const group of SGLANG_ALIASES) if (group.includes(k)) return group[0]!;
+  if (backend === 'vllm' && k === 'tp') return 'tensor-parallel-size';
+  return k;
+}
+
+function getDotted(value: unknown, dotted: string): unknown {
+  let cur = value;
+  for (const part of dotted.split('.')) {
+    if (!isObj(cur)) return undefined;
+    cur = cur[part];
+  }
+  return cur;
+}
+
+function sameValue(flag: string, file: unknown): boolean {
+  if (typeof file === 'boolean') return flag === String(file);
+  if (typeof file === 'number') return Number(flag) === file;
+  return typeof file === 'string' && file === flag;
+}
+
+/** The engine file a worker reads: the flag's path, through its volume mount, to a ConfigMap key. */
+function engineFileOf(podSpec: Obj, main: Obj, path: string): { configMap: string; key: string } | undefined {
+  for (const m of arr(main['volumeMounts']).map(obj)) {
+    const mountPath = typeof m['mountPath'] === 'string' ? m['mountPath'].replace(/\/+$/, '') : '';
+    if (mountPath === '' || !path.startsWith(`${mountPath}/`)) continue;
+    const rel = path.slice(mountPath.length + 1);
+    const volume = arr(podSpec['volumes']).map(obj).find((v) => v['name'] === m['name']);
+    const cm = obj(volume?.['configMap']);
+    if (typeof cm['name'] !== 'string') continue;
+    const item = arr(cm['items']).map(obj).find((it) => it['path'] === rel);
+    return { configMap: cm['name'], key: typeof item?.['key'] === 'string' ? item['key'] : rel };
+  }
+  return undefined;
+}
+
+/**
+ * Engine settings a worker is given twice with different values: as a flag on its command line and in the engine
+ * file it reads (vLLM/SGLang `--config`: the flag wins and the file's value is dead; TensorRT-LLM
+ * `--extra-engine-args`: the file wins and the flag is dead). Either way the manifest says two things and the
+ * engine runs one of them. `engineFile(configMap, key)` returns the parsed file, or undefined when not in the tree.
+ */
+export function engineFileConflicts(doc: Obj, engineFile: (configMap: string, key: string) => unknown): RuleProblem[] {
+  const problems: RuleProblem[] = [];
+  const specBackend = obj(doc['spec'])['backendFramework'];
+  for (const c of dgdComponents(doc)) {
+    if (c.role === 'frontend' || c.role === 'planner' || c.podSpec === undefined) continue;
+    const isAlpha = dgdVersion(doc) === 'v1alpha1';
+    const main = isAlpha ? obj(c.podSpec['mainContainer']) : arr(c.podSpec['containers']).map(obj).find((k) => k['name'] === 'main');
+    if (main === undefined) continue;
+    // v1alpha1 keeps the volumes in extraPodSpec and the mounts in mainContainer; v1beta1 in the pod template
+    const argv = workerArgv(main);
+    const module = argv.find((a) => /^dynamo\.(vllm|sglang|trtllm)$/.test(a));
+    const backend = (module?.slice('dynamo.'.length) ?? specBackend) as Backend | undefined;
+    if (backend !== 'vllm' && backend !== 'sglang' && backend !== 'trtllm') continue;
+    const flags = flagValues(argv);
+    const path = flags.get(backend === 'trtllm' ? 'extra-engine-args' : 'config');
+    if (path === undefined) continue;
+    const ref = engineFileOf(c.podSpec, main, path);
+    if (ref === undefined) continue;
+    const file = engineFile(ref.configMap, ref.key);
+    if (!isObj(file)) continue;
+    const where = `${c.podSpecPointer}${isAlpha ? '/mainContainer' : `/containers/${arr(c.podSpec['containers']).indexOf(main)}`}/args`;
+    if (backend === 'trtllm') {
+      for (const [flag, keys] of Object.entries(TRTLLM_FLAG_KEYS)) {
+        const v = flags.get(flag);
+        if (v === undefined) continue;
+        for (const key of keys) {
+          const inFile = getDotted(file, key);
+          if (inFile === undefined || sameValue(v, inFile)) continue;
+          problems.push({
+            path: where,
+            code: 'DGD_ENGINE_FILE_CONFLICT',
+            message: `component "${c.name}" passes --${flag} ${v} but its engine file ${ref.configMap}/${ref.key} sets ${key}: ${JSON.stringify(inFile)}; TensorRT-LLM applies the file over the flags, so the flag has no effect`,
+            hint: `set ${key} in one place only`,
+          });
+        }
+      }
+      continue;
+    }
+    const fileFlags = new Map(Object.entries(file).map(([k, v]) => [canonicalFlag(backend, k), v]));
+    for (const [flag, v] of flags) {
+      const key = canonicalFlag(backend, flag);
+      if (key === 'config' || !fileFlags.has(key)) continue;
+      const inFile = fileFlags.get(key);
+      if (isObj(inFile) || Array.isArray(inFile) || sameValue(v, inFile)) continue;
+      problems.push({
+        path: where,
+        code: 'DGD_ENGINE_FILE_CONFLICT',
+        message: `component "${c.name}" passes --${flag} ${v} but its engine file ${ref.configMap}/${ref.key} sets ${key}: ${JSON.stringify(inFile)}; the flag wins, so the file's value has no effect`,
+        hint: `set ${key} in one place only`,
+      });
+    }
+  }
+  return problems;
+}

@@ -4,7 +4,7 @@ export { generateSchemas, schemaCacheDir, ensureSchemaDir, warmValidators, valid
 export { validateManifests, findNulls, isExternalKind, missingSchema } from './validate.ts';
 export { nullFindings, pruneNulls } from './nulls.ts';
 export { BUILTIN_KINDS } from './builtin.ts';
-export { dgdComponents, dgdRuleProblems, gpuProducts } from './dgd.ts';
+export { dgdComponents, dgdRuleProblems, engineFileConflicts, gpuProducts, workerArgv } from './dgd.ts';
 export { KUSTOMIZATION_SCHEMA, kustomizeReferences, nonManifestFiles } from './kustomize.ts';
 export { validateTree, validateRendered, findRefs, DEFAULT_EXTERNAL_SECRETS, DEFAULT_MAX_DGD_NAME_LENGTH } from './tree.ts';
 export { runKubeconform, findKubeconform, kubeconformArgs, parseKubeconformOutput, CRDS_CATALOG_LOCATION } from './kubeconform.ts';

@@ -6,7 +6,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { UserError } from '@llm-recipes/errors';
 import { toPointer } from './ajv-errors.ts';
-import { dgdComponents, dgdRuleProblems, gpuProducts, isDgd } from './dgd.ts';
+import { parse } from 'yaml';
+import { dgdComponents, dgdRuleProblems, engineFileConflicts, gpuProducts, isDgd } from './dgd.ts';
 import { isKustomizeFile, kustomizationIn, kustomizeKind, kustomizeReferences, nonManifestFiles, patchValueProblems, validateKustomizationShape } from './kustomize.ts';
 import { displayPath, loadManifests, type LoadedDocument, type LoadedManifests } from './load.ts';
 import { pruneNulls } from './nulls.ts';
@@ -323,8 +324,22 @@ async function checkTree(model: TreeModel, options: TreeOptions): Promise<Valida
 
   // ---- DGD graph checks
   const maxName = options.maxDgdNameLength ?? DEFAULT_MAX_DGD_NAME_LENGTH;
+  const configMaps = new Map<string, Located>();
+  for (const o of objects) if (o.kind === 'ConfigMap' && String(o.obj['apiVersion']) === 'v1') configMaps.set(`${o.scope}\0${o.namespace ?? ''}\0${o.name}`, o);
   for (const o of objects) {
     if (!isDgd(o.obj)) continue;
+    // an engine setting given as a flag and, with another value, in the engine file the worker reads
+    const engineFile = (name: string, key: string): unknown => {
+      const cm = configMaps.get(`${o.scope}\0${o.namespace ?? ''}\0${name}`) ?? [...configMaps.values()].find((x) => x.scope === o.scope && x.name === name);
+      const text = isObj(cm?.obj['data']) ? cm.obj['data'][key] : undefined;
+      if (typeof text !== 'string') return undefined;
+      try {
+        return parse(text);
+      } catch {
+        return undefined;
+      }
+    };
+    for (const p of engineFileConflicts(o.obj, engineFile)) problems.push(problem(o.doc, o.kind, o.name, p));
     if (o.name.length > maxName) {
       problems.push(
         problem(o.doc, o.kind, o.name, {

@@ -3,7 +3,8 @@ import type { Cluster, Recipe, Worker } from '@llm-recipes/recipe';
 import type { Issue } from '@llm-recipes/errors';
 import { canonicalYaml, GENERATED_HEADER } from '../canonical.ts';
 import { shortHash, toDnsName } from '../names.ts';
-import { downloadMarker, ENGINE_MOUNT_PATH, renderRecipe } from '../recipe.ts';
+import { downloadMarker, ENGINE_MOUNT_PATH, modelLocation, renderRecipe } from '../recipe.ts';
+import { gpusOfReplica } from '../engine.ts';
 import type { KubeObject, Manifest, RenderedRecipe, ResolvedRecipe } from '../types.ts';
 
 /** Every output kind `recipes render --target` knows. `dgd` is the GitOps tree of docs/rendering.md. */
@@ -65,7 +66,7 @@ export interface Pool {
   gpusPerNode: number;
   /** backend.args merged with the pool's args, keys without leading dashes. */
   args: Record<string, string | number | boolean>;
-  /** Key of the pool's engine file in the engine ConfigMap / engine/ directory, if any. */
+  /** Key of the pool's engine file in the engine ConfigMap / engine/ directory, if any (TensorRT-LLM: one per pool). */
   engineKey: string | null;
 }
 
@@ -80,8 +81,10 @@ export interface TargetContext {
   name: string;
   namespace: string;
   servedName: string;
-  /** Where the weights are inside the model cache: `<mountPath>/<hfId>`. */
+  /** Where the weights are in the cache: `<mountPath>/<dir>` (layout dir) or the cache root (layout hub). */
   modelPath: string;
+  /** What the engine is given as its model: modelPath (layout dir) or the Hugging Face id (layout hub). */
+  modelRef: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
   pools: Pool[];
@@ -124,16 +127,19 @@ export function targetContext(target: Target, resolved: ResolvedRecipe, cluster:
   for (const role of roles) {
     const worker = recipe.topology[role];
     if (!worker) continue; // renderRecipe already reported it
-    const gpusPerReplica = worker.tp * worker.pp * worker.dp;
+    const gpusPerReplica = gpusOfReplica(worker);
+    const component = role === 'agg' ? 'worker' : role;
     const engine = worker.extraConfig ?? recipe.backend.extraConfig;
+    // the key of the file this pool's engine reads in the DGD rendering's engine ConfigMap
+    const key = recipe.backend.name === 'trtllm' ? `${component}.yaml` : engine === undefined ? null : engineKeyOf(engine);
     pools.push({
       role,
-      component: role === 'agg' ? 'worker' : role,
+      component,
       worker,
       gpusPerReplica,
       gpusPerNode: gpusPerReplica / worker.nodes,
       args: mergedArgs(recipe, worker),
-      engineKey: engine === undefined ? null : engineKeyOf(engine),
+      engineKey: key !== null && dgd.engineFiles.some((f) => f.key === key) ? key : null,
     });
   }
   const labels = { ...((dgd.manifests.find((m) => m.file === 'dgd.yaml')?.object.metadata as { labels?: Record<string, string> })?.labels ?? {}) };
@@ -150,7 +156,7 @@ export function targetContext(target: Target, resolved: ResolvedRecipe, cluster:
     name: resolved.name,
     namespace: cluster.namespace,
     servedName: resolved.model.servedName,
-    modelPath: posix.join(recipe.modelCache.mountPath, resolved.model.hfId),
+    ...modelLocation(resolved),
     labels: sorted(labels),
     annotations,
     pools,
@@ -180,8 +186,10 @@ export function objectName(ctx: TargetContext, suffix: string[] = [], max = 63):
   return toDnsName([ctx.name, ...suffix], max);
 }
 
-export function hfTokenEnv(recipe: Recipe): Record<string, unknown> {
-  return { name: 'HF_TOKEN', valueFrom: { secretKeyRef: { name: recipe.modelCache.hfTokenSecret, key: 'HF_TOKEN', optional: true } } };
+/** HF_TOKEN from the recipe's Secret; none when the recipe reads no token (modelCache.hfTokenFrom: none). */
+export function hfTokenEnv(recipe: Recipe): Record<string, unknown>[] {
+  if (recipe.modelCache.hfTokenFrom === 'none') return [];
+  return [{ name: 'HF_TOKEN', valueFrom: { secretKeyRef: { name: recipe.modelCache.hfTokenSecret, key: 'HF_TOKEN', optional: true } } }];
 }
 
 /** Init container that waits for the download Job's marker, as the DGD workers do. */

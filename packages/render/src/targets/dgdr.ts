@@ -1,14 +1,21 @@
+import { compareVersions, parseDynamoVersion } from '@llm-recipes/recipe';
 import type { KubeObject } from '../types.ts';
 import { GROVE_NAME_LIMIT, toDnsName } from '../names.ts';
+import { dgdrPlannerConfig } from '../planner.ts';
+import { workerRelease } from '../recipe.ts';
 import { sharedObjects, unsupported, yamlFile, type TargetContext, type TargetFile } from './common.ts';
 
 /**
- * The profiler image for a backend image: the same registry and tag, image `dynamo-planner` (Dynamo ≥ 1.1 docs:
- * `nvcr.io/nvidia/ai-dynamo/dynamo-planner:<version>`). Null when the backend image is not a Dynamo runtime image.
+ * The profiler image for a backend image: the same registry and tag, image `dynamo-planner` from Dynamo 1.1.0 (the
+ * profiler's dependencies left the runtime images, ai-dynamo/dynamo#8407), `dynamo-frontend` before. Null when the
+ * backend image is not a Dynamo runtime image.
  */
 export function profilerImageFor(backendImage: string): string | null {
   const m = /^(.*\/)(?:vllm|sglang|tensorrtllm|trtllm)-runtime:([^@]+)$/.exec(backendImage);
-  return m ? `${m[1]}dynamo-planner:${m[2]}` : null;
+  if (!m) return null;
+  const v = parseDynamoVersion(m[2]!);
+  const planner = v === undefined || compareVersions(v, parseDynamoVersion('1.1.0')!) >= 0;
+  return `${m[1]}${planner ? 'dynamo-planner' : 'dynamo-frontend'}:${m[2]}`;
 }
 
 /**
@@ -26,6 +33,11 @@ export function renderDgdr(ctx: TargetContext): TargetFile[] {
   const image = ctx.options.profilerImage ?? profilerImageFor(recipe.backend.image);
   const planner = recipe.topology.planner;
   const settings = recipe.dgdr;
+  const release = workerRelease(recipe, cluster);
+  if (planner.enabled && (release === undefined || release.planner.kind !== 'config')) {
+    unsupported(ctx, ['topology', 'planner', 'enabled'], `the DGDR planner configuration is known from Dynamo 1.0.0; the workers run ${release?.version ?? 'an unknown release'}`, 'use a Dynamo 1.x runtime image or set topology.planner.enabled: false');
+    return [];
+  }
   if (settings.backend === 'auto' && planner.enabled) {
     // PlannerConfig names one backend; with `auto` it is not known until the profiler has chosen.
     unsupported(ctx, ['dgdr', 'backend'], 'dgdr.backend auto cannot be combined with the planner, whose configuration names the backend', 'set dgdr.backend: recipe, or topology.planner.enabled: false');
@@ -55,20 +67,8 @@ export function renderDgdr(ctx: TargetContext): TargetFile[] {
       // ignores unknown keys, so a misspelt key would silently fall back to a default. Field names are PlannerConfig's
       // (https://docs.nvidia.com/dynamo/dev/knowledge-base/modular-components/planner/planner-guide#plannerconfig-reference).
       // `optimization_target: sla` makes the planner scale on the recipe's TTFT/ITL (the other targets ignore them).
-      features: planner.enabled
-        ? {
-            planner: {
-              mode: recipe.topology.mode,
-              backend: recipe.backend.name,
-              optimization_target: 'sla',
-              ttft: recipe.sla.ttftMs,
-              itl: recipe.sla.itlMs,
-              throughput_adjustment_interval: planner.adjustmentIntervalS,
-              max_gpu_budget: planner.maxGpuBudget,
-              min_endpoint: planner.minReplicas,
-            },
-          }
-        : null,
+      // Field names follow the release the workers run (the planner config module).
+      features: planner.enabled && release !== undefined && release.planner.kind === 'config' ? { planner: dgdrPlannerConfig(release, recipe) } : null,
       // A partial DGD merged into the generated one: our labels, so the generated DGD is found like a rendered one.
       overrides: {
         dgd: {

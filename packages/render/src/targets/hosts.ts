@@ -39,8 +39,9 @@ function dynamoProcesses(ctx: TargetContext): DynamoProcess[] {
     });
 }
 
+/** The engine files the workers read, as the DGD rendering's engine ConfigMap holds them (TensorRT-LLM: one per pool). */
 function engineFiles(ctx: TargetContext): TargetFile[] {
-  return ctx.resolved.engineFiles.map((f) => ({ path: posix.join('engine', posix.normalize(f.path).replace(/^(\.\/)+/, '').replace(/[^-._a-zA-Z0-9]+/g, '-')), content: f.content }));
+  return ctx.dgd.engineFiles.map((f) => ({ path: posix.join('engine', f.key), content: f.content }));
 }
 
 function header(ctx: TargetContext, comment: string): string {
@@ -66,7 +67,9 @@ export function renderCompose(ctx: TargetContext): TargetFile[] {
   if (ctx.issues.length > 0) return [];
   const mc = ctx.recipe.modelCache;
   const plane = { ETCD_ENDPOINTS: 'http://etcd:2379', NATS_SERVER: 'nats://nats:4222' };
-  const hasEngine = ctx.resolved.engineFiles.length > 0;
+  const hasEngine = ctx.dgd.engineFiles.length > 0;
+  // layout hub: the hub cache under HF_HOME, read by the engines through the Hugging Face id
+  const hub = mc.layout === 'hub';
   const mounts = [`model-cache:${mc.mountPath}`, ...(hasEngine ? [`./engine:${ENGINE_MOUNT_PATH}:ro`] : [])];
   const services: Record<string, unknown> = {
     etcd: {
@@ -76,7 +79,7 @@ export function renderCompose(ctx: TargetContext): TargetFile[] {
     nats: { image: NATS_IMAGE, command: ['-js'] },
     download: {
       image: ctx.recipe.backend.image,
-      command: ['sh', '-c', 'set -eu; [ -f "$MODEL_DIR/$MARKER" ] || { hf download "$HF_REPO" --revision "$HF_REVISION" --local-dir "$MODEL_DIR" && touch "$MODEL_DIR/$MARKER"; }'],
+      command: ['sh', '-c', `set -eu; [ -f "$MODEL_DIR/$MARKER" ] || { hf download "$HF_REPO" --revision "$HF_REVISION"${hub ? '' : ' --local-dir "$MODEL_DIR"'} && touch "$MODEL_DIR/$MARKER"; }`],
       environment: {
         HF_REPO: ctx.resolved.model.hfId,
         HF_REVISION: ctx.resolved.model.revision,
@@ -150,7 +153,7 @@ export function renderSlurm(ctx: TargetContext): TargetFile[] {
   const procs = dynamoProcesses(ctx);
   const mc = ctx.recipe.modelCache;
   const backend = ctx.recipe.backend.name;
-  const hasEngine = ctx.resolved.engineFiles.length > 0;
+  const hasEngine = ctx.dgd.engineFiles.length > 0;
   const h = header(ctx, '#');
   const files: TargetFile[] = [];
   files.push({
@@ -192,7 +195,7 @@ export function renderSlurm(ctx: TargetContext): TargetFile[] {
       [
         `export MODEL_DIR=${shq(ctx.modelPath)}`,
         `export MARKER=${shq(downloadMarker(ctx.resolved))}`,
-        `srun --container-image="$IMAGE" --container-mounts="$MOUNTS" bash -c ${shq(`[ -f "$MODEL_DIR/$MARKER" ] || { hf download ${shq(ctx.resolved.model.hfId)} --revision ${shq(ctx.resolved.model.revision)} --local-dir "$MODEL_DIR" && touch "$MODEL_DIR/$MARKER"; }`)}`,
+        `srun --container-image="$IMAGE" --container-mounts="$MOUNTS" bash -c ${shq(`[ -f "$MODEL_DIR/$MARKER" ] || { ${mc.layout === 'hub' ? `HF_HOME=${shq(mc.mountPath)} ` : ''}hf download ${shq(ctx.resolved.model.hfId)} --revision ${shq(ctx.resolved.model.revision)}${mc.layout === 'hub' ? '' : ' --local-dir "$MODEL_DIR"'} && touch "$MODEL_DIR/$MARKER"; }`)}`,
       ],
       ['--nodes=1', '--ntasks=1', '--time=06:00:00'],
     ),

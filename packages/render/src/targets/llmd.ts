@@ -56,7 +56,7 @@ function poolValues(ctx: TargetContext, pool: Pool | undefined, disagg: boolean)
         // vllmServe lets the chart add `vllm serve <model>` (and the multinode wiring); other engines bring their command.
         modelCommand: vllm ? 'vllmServe' : 'custom',
         command: vllm ? [] : server.command,
-        args: vllm ? args.filter((a, i) => !(i === 0 && a === ctx.modelPath)) : args,
+        args: vllm ? args.filter((a, i) => !(i === 0 && a === ctx.modelRef)) : args,
         env,
         ports: [{ containerPort: port, name: 'metrics', protocol: 'TCP' }],
         resources: { limits: gpus, requests: gpus },
@@ -92,7 +92,7 @@ export function renderLlmd(ctx: TargetContext): TargetFile[] {
       // The download Job of the model cache fills the PVC; the chart mounts it instead of downloading again.
       uri: `pvc://${recipe.modelCache.pvcName}/${ctx.resolved.model.hfId}`,
       size: recipe.modelCache.size,
-      authSecretName: recipe.modelCache.hfTokenSecret,
+      ...(recipe.modelCache.hfTokenFrom === 'none' ? {} : { authSecretName: recipe.modelCache.hfTokenSecret }),
       mountPath: recipe.modelCache.mountPath,
       labels: { 'llm-d.ai/inferenceServing': 'true', 'llm-d.ai/model': objectName(ctx) },
     },

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { InvalidInputError } from '@llm-recipes/errors';
 import { renderRecipe } from '../recipe.ts';
 import * as f from '../testing/fixtures.ts';
@@ -26,7 +26,8 @@ const INJECTORS = {
   servedName: (r, s) => ({ ...r, model: { ...r.model, servedName: s } }),
   revision: (r, s) => ({ ...r, model: { ...r.model, revision: s } }),
   benchImage: (r, s) => ({ ...r, recipe: { ...r.recipe, benchmark: { ...r.recipe.benchmark, image: s } } }),
-  engineFile: (r, s) => ({ ...r, engineFiles: r.engineFiles.map((e) => ({ ...e, content: s })) }),
+  // engine files are read as YAML (a broken one is refused): the string is a value in one
+  engineFile: (r, s) => ({ ...r, engineFiles: r.engineFiles.map((e) => ({ ...e, content: stringify({ 'block-size': 16, note: s }) })) }),
   // the model card only admits <org>/<name> ids; the strings below stay inside that rule
   hfId: (r, s) => ({ ...r, model: { ...r.model, hfId: `org.${s}/name-${s}` } }),
 } satisfies Record<string, Injector>;
@@ -184,7 +185,9 @@ describe('render targets: properties', () => {
           for (const [path, value] of benign) {
             if (typeof value === 'string' && value.includes(MARKER)) {
               seen++;
-              expect(bad.get(path), path).toBe(value.replaceAll(MARKER, () => evil));
+              // an engine file is YAML text: the string is its value, escaped as YAML escapes it
+              if (where === 'engineFile') expect(parse(bad.get(path) as string).note, path).toBe(evil);
+              else expect(bad.get(path), path).toBe(value.replaceAll(MARKER, () => evil));
             }
           }
           expect(seen > 0, `${target} carries ${where}`).toBe(CARRIES[target].includes(where));

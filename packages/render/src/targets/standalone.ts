@@ -32,7 +32,7 @@ function podSpec(ctx: TargetContext): Record<string, unknown> {
   const cm = configMapName(ctx);
   const mc = ctx.recipe.modelCache;
   const gpus = { [GPU_RESOURCE]: String(pool.gpusPerNode) };
-  const env: Record<string, unknown>[] = [{ name: 'HF_HOME', value: mc.mountPath }, hfTokenEnv(ctx.recipe)];
+  const env: Record<string, unknown>[] = [{ name: 'HF_HOME', value: mc.mountPath }, ...hfTokenEnv(ctx.recipe)];
   for (const [name, value] of Object.entries(sorted(ctx.recipe.backend.env))) if (name !== 'HF_TOKEN' && name !== 'HF_HOME') env.push({ name, value });
   const volumes: Record<string, unknown>[] = [
     { name: 'model-cache', persistentVolumeClaim: { claimName: mc.pvcName } },

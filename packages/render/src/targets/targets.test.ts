@@ -178,7 +178,11 @@ describe('target details', () => {
     const dep = out.objects.find((o) => o.kind === 'Deployment') as any;
     const c = dep.spec.template.spec.containers[0];
     expect(c.command).toEqual(['trtllm-serve', '/opt/models/meta-llama/Llama-3.1-8B-Instruct']);
-    expect(c.args).toEqual(expect.arrayContaining(['--tp_size', '1', '--extra_llm_api_options']));
+    // trtllm-serve reads the same per-pool engine file as the Dynamo worker: the structure lives there, not in flags
+    expect(c.args).toEqual(expect.arrayContaining(['--extra_llm_api_options', '/etc/dynamo/engine/worker.yaml']));
+    expect(c.args.join(' ')).not.toMatch(/--tp_size|--max_seq_len/);
+    const cm = out.objects.find((o) => o.kind === 'ConfigMap') as any;
+    expect(parse(cm.data['worker.yaml'])).toMatchObject({ tensor_parallel_size: 1, max_seq_len: 16384 });
     expect(dep.spec.replicas).toBe(2);
     expect(c.resources.limits['nvidia.com/gpu']).toBe('1');
   });
@@ -234,14 +238,15 @@ describe('target details', () => {
     await expect(goldenText(out)).toMatchFileSnapshot('__golden__/dgdr/llama-3.3-70b_vllm_h200-sxm.txt');
     const spec = (out.objects.find((o) => o.kind === 'DynamoGraphDeploymentRequest') as any).spec;
     const recipe = resolved('llama-3.3-70b/vllm/h200-sxm').recipe;
-    // THEN features.planner is a PlannerConfig: SLA-driven scaling on the recipe's targets and budget
+    // THEN features.planner is a PlannerConfig of the workers' release (1.3.0: durations named with their units,
+    // 1.2.0+): SLA-driven scaling on the recipe's targets and budget
     expect(spec.features.planner).toEqual({
       mode: 'disagg',
       backend: 'vllm',
       optimization_target: 'sla',
-      ttft: recipe.sla.ttftMs,
-      itl: recipe.sla.itlMs,
-      throughput_adjustment_interval: recipe.topology.planner.adjustmentIntervalS,
+      ttft_ms: recipe.sla.ttftMs,
+      itl_ms: recipe.sla.itlMs,
+      throughput_adjustment_interval_seconds: recipe.topology.planner.adjustmentIntervalS,
       max_gpu_budget: recipe.topology.planner.maxGpuBudget,
       min_endpoint: recipe.topology.planner.minReplicas,
     });

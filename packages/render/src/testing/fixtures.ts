@@ -1,4 +1,4 @@
-import type { Cluster, Gpu, ModelCard, Recipe } from '@llm-recipes/recipe';
+import { WORKER_POD_DEFAULTS, type Cluster, type Gpu, type ModelCard, type PodSettings, type Recipe } from '@llm-recipes/recipe';
 import type { ResolvedRecipe } from '../types.ts';
 
 // Test data shaped like the loader's output; values are realistic but the tests only rely on their structure.
@@ -50,8 +50,13 @@ export function gpu(overrides: Partial<Gpu> = {}): Gpu {
   };
 }
 
+/** The pod settings every resolved worker pool starts from (the built-in layer's). */
+export function workerPod(overrides: PodSettings = {}): PodSettings {
+  return { ...(structuredClone(WORKER_POD_DEFAULTS) as unknown as PodSettings), ...overrides };
+}
+
 export function worker(overrides: Partial<Recipe['topology']['prefill'] & object> = {}): NonNullable<Recipe['topology']['agg']> {
-  return { replicas: 1, tp: 1, pp: 1, ep: 1, dp: 1, nodes: 1, args: {}, ...overrides };
+  return { replicas: 1, tp: 1, pp: 1, ep: 1, dp: 1, nodes: 1, args: {}, pod: workerPod(), ...overrides };
 }
 
 export function recipe(overrides: Partial<Recipe> = {}): Recipe {
@@ -71,7 +76,7 @@ export function recipe(overrides: Partial<Recipe> = {}): Recipe {
     topology: {
       mode: 'agg',
       router: 'kv',
-      frontend: { replicas: 1 },
+      frontend: { replicas: 1, args: {} },
       agg: worker({ replicas: 2, tp: 2 }),
       planner: { enabled: false, minReplicas: 1, maxGpuBudget: 8, adjustmentIntervalS: 60 },
     },
@@ -82,6 +87,9 @@ export function recipe(overrides: Partial<Recipe> = {}): Recipe {
       mountPath: '/opt/models',
       download: true,
       hfTokenSecret: 'hf-token',
+      hfTokenFrom: 'key',
+      layout: 'dir',
+      mountOnFrontend: false,
     },
     workload: { isl: 512, osl: 128 },
     sla: { ttftMs: 100, itlMs: 15 },
@@ -137,7 +145,7 @@ export function resolved(r: Recipe = recipe(), extra: Partial<ResolvedRecipe> = 
     recipe: r,
     model: modelCard(),
     gpu: gpu(),
-    engineFiles: r.backend.extraConfig ? [{ path: r.backend.extraConfig, content: 'max-model-len: 32768\nblock-size: 16\n' }] : [],
+    engineFiles: r.backend.extraConfig ? [{ path: r.backend.extraConfig, content: 'max-num-batched-tokens: 8192\nblock-size: 16\n' }] : [],
     provenance: {},
     ...extra,
   };

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -33,6 +33,31 @@ describe('recipes explain', () => {
       name: 'llama-3-1-8b-vllm-h100-sxm-fp8',
       rows: [{ path: 'dtype', value: 'fp8', layer: 'variant', file: 'recipes/llama-3.1-8b/vllm/h100-sxm/recipe.yaml', line: 20 }],
     });
+  });
+
+  it('--cluster adds the cluster profile\'s pod settings as a layer, with their file:line', async () => {
+    mkdirSync(path.join(root, 'clusters/lab'), { recursive: true });
+    writeFileSync(
+      path.join(root, 'clusters/lab/cluster.yaml'),
+      `# yaml-language-server: $schema=../../schemas/cluster.schema.json
+dynamoApiVersion: v1beta1
+namespace: lab
+gitops: [flux]
+repo: { url: https://example.com/r.git, branch: main, path: clusters/lab }
+gpus: { h100_sxm: { nodes: 4 } }
+workerPod:
+  env: { NCCL_IB_GID_INDEX: "3" }
+recipes:
+  - recipe: llama-3.1-8b/vllm/h100-sxm
+`,
+    );
+    const r = await run(['explain', 'llama-3.1-8b/vllm/h100-sxm', 'topology.agg.pod.env', '--cluster', 'lab', '--json']);
+    expect(r.err).toBe('');
+    expect(JSON.parse(r.out).rows).toContainEqual({ path: 'topology.agg.pod.env.NCCL_IB_GID_INDEX', value: '3', layer: 'cluster', file: 'clusters/lab/cluster.yaml', line: 8 });
+    const unknown = await run(['explain', 'llama-3.1-8b/vllm/h100-sxm', '--cluster', 'nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('no cluster profile "nope"');
+    rmSync(path.join(root, 'clusters'), { recursive: true, force: true });
   });
 
   it('exits 2 with the positioned problem for a bad --set', async () => {

@@ -9,17 +9,25 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 export const registerExplain: RegisterCommand = (program, io) => {
   program
     .command('explain')
-    .description('Show where each effective value of a recipe comes from (default → model → backend → gpu → recipe → variant → golden → --set).')
+    .description('Show where each effective value of a recipe comes from (default → model → backend → gpu → cluster → recipe → variant → golden → --set).')
     .argument('<recipe>', 'recipe directory (relative to cwd or recipes/) or id, e.g. qwen3-32b/vllm/h100-sxm')
     .argument('[field]', 'only this dotted field and what is below it, e.g. topology.decode')
     .option('--variant <name>', 'apply this variant')
     .option('--set <path=value>', 'override a field (repeatable); the value is read as YAML', collect, [])
     .option('--golden', "apply the recipe's promoted configuration (golden.yaml), as clusters with golden: true deploy it")
+    .option('--cluster <name>', "resolve as this cluster deploys it: its pod settings (cluster.yaml pod, workerPod) become a layer")
     .option('--root <dir>', 'repository root (default: nearest directory holding recipes/)')
     .option('--json', 'print the rows as JSON')
-    .action((recipe: string, field: string | undefined, opts: { variant?: string; set: string[]; golden?: boolean; root?: string; json?: boolean }) => {
+    .action((recipe: string, field: string | undefined, opts: { variant?: string; set: string[]; golden?: boolean; cluster?: string; root?: string; json?: boolean }) => {
       const ws = loadWorkspace(findWorkspaceRoot(io.cwd, opts.root));
-      const { resolved, issues } = resolveRecipe(ws, { recipe, variant: opts.variant, set: opts.set, cwd: io.cwd, golden: opts.golden });
+      const cluster = opts.cluster === undefined ? undefined : ws.clusters.get(opts.cluster)?.cluster;
+      if (opts.cluster !== undefined && cluster === undefined) {
+        const known = [...ws.clusters.keys()].sort();
+        throw new InvalidInputError([
+          { code: 'EXPLAIN_UNKNOWN_CLUSTER', file: `clusters/${opts.cluster}/cluster.yaml`, path: [], message: `no cluster profile "${opts.cluster}"`, hint: known.length > 0 ? `use one of: ${known.join(', ')}` : 'add clusters/<name>/cluster.yaml' },
+        ]);
+      }
+      const { resolved, issues } = resolveRecipe(ws, { recipe, variant: opts.variant, set: opts.set, cwd: io.cwd, golden: opts.golden, cluster });
       if (resolved === undefined) throw new InvalidInputError(issues);
       const rows = explainRecipe(resolved, field);
       if (field !== undefined && rows.length === 0) {
