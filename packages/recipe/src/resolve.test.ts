@@ -110,6 +110,16 @@ describe('one resolution per workspace', () => {
     // a fresh load resolves afresh
     expect(resolveRecipe(loadWorkspace(ws0.root), { recipe: 'qwen3-32b/vllm/h100-sxm' }).resolved).not.toBe(base);
   });
+
+  it('keys on the cluster profile object', () => {
+    const cluster = { name: 'lab', dynamoApiVersion: 'v1beta1', namespace: 'llm', gitops: ['flux'], repo: { url: 'https://example.com/r.git', branch: 'main', path: 'clusters/lab' }, gpus: { h100_sxm: { nodes: 1 } }, recipes: [] } as unknown as Cluster;
+    const plain = resolveRecipe(ws, { recipe: 'qwen3-32b/vllm/h100-sxm' });
+    const forLab = resolveRecipe(ws, { recipe: 'qwen3-32b/vllm/h100-sxm', cluster });
+    expect(forLab).not.toBe(plain);
+    expect(resolveRecipe(ws, { recipe: 'qwen3-32b/vllm/h100-sxm', cluster })).toBe(forLab);
+    // a copy (e.g. the profile with another engine) is another profile
+    expect(resolveRecipe(ws, { recipe: 'qwen3-32b/vllm/h100-sxm', cluster: { ...cluster } })).not.toBe(forLab);
+  });
 });
 
 describe('parseSet', () => {

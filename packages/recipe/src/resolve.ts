@@ -231,12 +231,22 @@ function applyPoolPods(target: Record<string, unknown>, prov: Provenance): void 
 }
 
 const resolutions = new WeakMap<Workspace, WeakMap<LoadedRecipe, Map<string, ResolveResult>>>();
+// A cluster profile is part of a resolution (its Dynamo version and pod layers): keyed by the object, so a modified
+// copy (`--engine`) resolves afresh.
+const clusterIds = new WeakMap<Cluster, number>();
+let nextClusterId = 0;
+const clusterId = (c: Cluster | undefined): number | null => {
+  if (c === undefined) return null;
+  let id = clusterIds.get(c);
+  if (id === undefined) clusterIds.set(c, (id = nextClusterId++));
+  return id;
+};
 
 /**
  * Resolution of an already loaded recipe; shared by resolveRecipe and the workspace check. A workspace resolves each
- * (recipe, variant, overrides, golden) once: the check, every cluster that deploys the recipe and the renderer get the
- * same result, deeply frozen so no consumer can change what the others see. Where `--set` overrides are reported
- * (`setFile`) is part of the key only when there are overrides.
+ * (recipe, variant, overrides, golden, cluster) once: the check, every cluster that deploys the recipe and the
+ * renderer get the same result, deeply frozen so no consumer can change what the others see. Where `--set` overrides
+ * are reported (`setFile`) is part of the key only when there are overrides.
  */
 export function resolveLoaded(
   ws: Workspace,
@@ -247,7 +257,7 @@ export function resolveLoaded(
   opts: { golden?: boolean | undefined; cluster?: Cluster | undefined } = {},
 ): ResolveResult {
   const hasSet = set !== undefined && (Array.isArray(set) ? set.length > 0 : Object.keys(set).length > 0);
-  const key = JSON.stringify([variant ?? null, opts.golden === true, hasSet ? set : null, hasSet ? setFile : null]);
+  const key = JSON.stringify([variant ?? null, opts.golden === true, hasSet ? set : null, hasSet ? setFile : null, clusterId(opts.cluster)]);
   let byRecipe = resolutions.get(ws);
   if (byRecipe === undefined) resolutions.set(ws, (byRecipe = new WeakMap()));
   let cache = byRecipe.get(loaded);
@@ -279,7 +289,7 @@ function resolveFresh(
   variant: string | undefined,
   set: readonly string[] | Record<string, unknown> | undefined,
   setFile: string,
-  opts: { golden?: boolean | undefined },
+  opts: { golden?: boolean | undefined; cluster?: Cluster | undefined },
 ): ResolveResult {
   const issues: Issue[] = [];
   const written = loaded.written;
