@@ -54,8 +54,8 @@ export function envVar(name: string, value: EnvValue): EnvVar {
   if (typeof value === 'object') {
     const ref = Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
     const [kind, body] = Object.entries(ref)[0]!;
-    const b = body as Obj;
-    // a divisor is a quantity
+    // a copy: the resolved recipe is shared (and frozen); a divisor is a quantity
+    const b = { ...(body as Obj) };
     if (kind === 'resourceFieldRef' && b.divisor !== undefined) b.divisor = quantity(b.divisor as string | number);
     return { name, valueFrom: { [kind]: b } };
   }
@@ -180,7 +180,8 @@ export function podPlan(input: PodInput): PodPlan {
     const { mountPath, readOnly, subPath, ...source } = v;
     const src = Object.fromEntries(Object.entries(source).filter(([, x]) => x !== undefined));
     if (src.emptyDir !== undefined && (src.emptyDir as Obj).sizeLimit !== undefined) {
-      (src.emptyDir as Obj).sizeLimit = quantity((src.emptyDir as Obj).sizeLimit as string | number);
+      // a new object: the resolved recipe's own is shared (and frozen)
+      src.emptyDir = { ...(src.emptyDir as Obj), sizeLimit: quantity((src.emptyDir as Obj).sizeLimit as string | number) };
     }
     volumes.push({ name, ...src });
     mounts.push({ name, mountPath, ...(readOnly === undefined ? {} : { readOnly }), ...(subPath === undefined ? {} : { subPath }) });

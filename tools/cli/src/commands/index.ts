@@ -35,7 +35,7 @@ export const commands: readonly CommandEntry[] = [
   {
     name: 'explain',
     term: 'explain [options] <recipe> [field]',
-    description: 'Show where each effective value of a recipe comes from (default → model → backend → gpu → recipe → variant → golden → --set).',
+    description: 'Show where each effective value of a recipe comes from (default → model → backend → gpu → cluster → recipe → variant → golden → --set).',
     load: async () => (await import('./recipe-explain.ts')).registerExplain,
   },
   {
