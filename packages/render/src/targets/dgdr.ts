@@ -19,6 +19,16 @@ export function profilerImageFor(backendImage: string): string | null {
 }
 
 /**
+ * The DGDR `spec.hardware.gpuSku` vocabulary of the vendored CRD (nvidia.com_dynamographdeploymentrequests.yaml; a
+ * test holds this list to it). A GPU outside it (gb300_sxm, b300_sxm) is left for the operator to detect from the
+ * nodes: the API server would reject the request otherwise.
+ */
+export const DGDR_GPU_SKUS: readonly string[] = [
+  'gb200_sxm', 'gb10', 'b200_sxm', 'h200_sxm', 'h100_sxm', 'h100_pcie', 'a100_sxm', 'a100_pcie', 'a30', 'l40s', 'l40',
+  'l4', 'v100_sxm', 'v100_pcie', 't4', 'mi200', 'mi300',
+];
+
+/**
  * A DynamoGraphDeploymentRequest (nvidia.com/v1beta1): the operator profiles the model on the cluster's GPUs for the
  * recipe's workload and SLA, then (autoApply) deploys the config it selects. The recipe's own topology is not
  * sent: finding one is the DGDR's job. The model cache PVC and download Job of the DGD rendering come along, so the
@@ -56,7 +66,7 @@ export function renderDgdr(ctx: TargetContext): TargetFile[] {
       workload: { isl: recipe.workload.isl, osl: recipe.workload.osl },
       sla: { ttft: recipe.sla.ttftMs, itl: recipe.sla.itlMs, e2eLatency: recipe.sla.e2eMs ?? null },
       hardware: {
-        gpuSku: resolved.gpu.id,
+        gpuSku: DGDR_GPU_SKUS.includes(resolved.gpu.id) ? resolved.gpu.id : null,
         vramMb: Math.round(resolved.gpu.memoryGiB * 1024),
         numGpusPerNode: gpusPerNode,
         // The search budget: what the cluster has of this GPU (the auto-discovered count is capped at 32).

@@ -12,6 +12,7 @@ import { validateManifests } from '@llm-recipes/validate';
 import { renderRecipe } from '../recipe.ts';
 import { renderClusterTargets } from './cluster.ts';
 import { renderTarget, shardsFor, shq, TARGETS, type Target, type TargetOutput } from '../index.ts';
+import { DGDR_GPU_SKUS } from './dgdr.ts';
 
 const REPO = join(import.meta.dirname, '..', '..', '..', '..');
 const ws = loadWorkspace(REPO);
@@ -216,6 +217,24 @@ describe('target details', () => {
     broken.spec.sla.optimizationType = 'fastest';
     const result = await validateManifests([{ file: 'dgdr.yaml', content: broken }]);
     expect(result.problems.map((p) => p.path).sort()).toEqual(['/spec/sla/optimizationType', '/spec/workload/isl']);
+  });
+
+  it('dgdr names only GPUs of the CRD gpuSku vocabulary, and leaves a newer one (GB300) for the operator to detect', async () => {
+    const crd = parseAllDocuments(readFileSync(join(REPO, 'packages/validate/crds/nvidia.com_dynamographdeploymentrequests.yaml'), 'utf8'))
+      .map((d) => d.toJS())
+      .find((d) => d?.kind === 'CustomResourceDefinition');
+    const version = crd.spec.versions.find((v: any) => v.name === 'v1beta1');
+    const sku = version.schema.openAPIV3Schema.properties.spec.properties.hardware.properties.gpuSku;
+    expect([...DGDR_GPU_SKUS].sort()).toEqual([...sku.allOf[0].enum].sort());
+    // GIVEN a recipe moved to GB300 nodes, which the CRD's vocabulary does not know yet
+    const gb300 = ws.gpus.get('gb300_sxm')!.gpu;
+    const moved = { ...resolved('llama-3.3-70b/trtllm/b200-sxm'), gpu: gb300 };
+    const out = renderTarget('dgdr', moved, { ...cluster, gpus: { ...cluster.gpus, gb300_sxm: { nodes: 2 } } });
+    const dgdr = out.objects.find((o) => o.kind === 'DynamoGraphDeploymentRequest') as any;
+    // THEN the request says how much memory and how many GPUs, not the SKU, and the CRD accepts it
+    expect(dgdr.spec.hardware.gpuSku).toBeUndefined();
+    expect(dgdr.spec.hardware).toMatchObject({ numGpusPerNode: 4, totalGpus: 8, vramMb: Math.round(gb300.memoryGiB * 1024) });
+    await expectValid(out);
   });
 
   it('dgdr takes search strategy, autoApply and backend choice from the recipe (--set dgdr.…)', async () => {
