@@ -111,14 +111,22 @@ describe('one resolution per workspace', () => {
     expect(resolveRecipe(loadWorkspace(ws0.root), { recipe: 'qwen3-32b/vllm/h100-sxm' }).resolved).not.toBe(base);
   });
 
-  it('keys on the cluster profile object', () => {
+  it('shares one resolution between clusters that add nothing but their Dynamo version, keys the rest on the object', () => {
     const cluster = { name: 'lab', dynamoApiVersion: 'v1beta1', namespace: 'llm', gitops: ['flux'], repo: { url: 'https://example.com/r.git', branch: 'main', path: 'clusters/lab' }, gpus: { h100_sxm: { nodes: 1 } }, recipes: [] } as unknown as Cluster;
     const plain = resolveRecipe(ws, { recipe: 'qwen3-32b/vllm/h100-sxm' });
-    const forLab = resolveRecipe(ws, { recipe: 'qwen3-32b/vllm/h100-sxm', cluster });
-    expect(forLab).not.toBe(plain);
-    expect(resolveRecipe(ws, { recipe: 'qwen3-32b/vllm/h100-sxm', cluster })).toBe(forLab);
-    // a copy (e.g. the profile with another engine) is another profile
-    expect(resolveRecipe(ws, { recipe: 'qwen3-32b/vllm/h100-sxm', cluster: { ...cluster } })).not.toBe(forLab);
+    // no pod layers, no Dynamo version: the cluster changes nothing, so the recipe's own resolution answers
+    expect(resolveRecipe(ws, { recipe: 'qwen3-32b/vllm/h100-sxm', cluster })).toBe(plain);
+    // a Dynamo version is a resolution of its own, shared by every cluster naming it
+    const v = { ...cluster, dynamoVersion: '1.2.0' } as Cluster;
+    const forV = resolveRecipe(ws, { recipe: 'qwen3-32b/vllm/h100-sxm', cluster: v });
+    expect(forV).not.toBe(plain);
+    expect(resolveRecipe(ws, { recipe: 'qwen3-32b/vllm/h100-sxm', cluster: { ...v, name: 'other' } as Cluster })).toBe(forV);
+    // pod layers carry the profile's own positions: keyed by the object, so a copy (another engine) resolves afresh
+    const withPod = { ...cluster, pod: { imagePullSecrets: ['regcred'] } } as unknown as Cluster;
+    const forPod = resolveRecipe(ws, { recipe: 'qwen3-32b/vllm/h100-sxm', cluster: withPod });
+    expect(forPod).not.toBe(plain);
+    expect(resolveRecipe(ws, { recipe: 'qwen3-32b/vllm/h100-sxm', cluster: withPod })).toBe(forPod);
+    expect(resolveRecipe(ws, { recipe: 'qwen3-32b/vllm/h100-sxm', cluster: { ...withPod } })).not.toBe(forPod);
   });
 });
 

@@ -231,12 +231,15 @@ function applyPoolPods(target: Record<string, unknown>, prov: Provenance): void 
 }
 
 const resolutions = new WeakMap<Workspace, WeakMap<LoadedRecipe, Map<string, ResolveResult>>>();
-// A cluster profile is part of a resolution (its Dynamo version and pod layers): keyed by the object, so a modified
-// copy (`--engine`) resolves afresh.
+// A cluster profile is part of a resolution (its Dynamo version and pod layers): one with pod layers is keyed by the
+// object, so a modified copy (`--engine`) resolves afresh.
 const clusterIds = new WeakMap<Cluster, number>();
 let nextClusterId = 0;
-const clusterId = (c: Cluster | undefined): number | null => {
+const clusterId = (c: Cluster | undefined): number | string | null => {
   if (c === undefined) return null;
+  // Without pod layers a cluster adds only its Dynamo version: every such cluster, and the recipe on its own when
+  // the version is unset, shares one resolution.
+  if (c.pod === undefined && c.workerPod === undefined) return c.dynamoVersion === undefined ? null : `dynamo@${c.dynamoVersion}`;
   let id = clusterIds.get(c);
   if (id === undefined) clusterIds.set(c, (id = nextClusterId++));
   return id;
