@@ -346,6 +346,7 @@ function poolModel(input: EstimateInput, pool: Pool): StepModel {
     kvDtype: d.kvDtype,
     calibration: input.calibration,
     limits: pool.limits,
+    scheduling: pool.scheduling,
   });
 }
 
