@@ -245,50 +245,77 @@ function replicaAgg(m: StepModel, w: Workload, n: number, bmax: number): Replica
   const a = b;
   // ranks that hold first-wave prompts (each prefills its own, in step)
   const burstRanks = adp ? Math.min(G, Math.max(1, a)) : 1;
-  const per = Math.max(1e-9, burstRanks * (chunked ? Math.max(Math.min(256, budget), budget) / isl : Math.max(1, Math.floor(Math.max(isl, budget) / isl))));
+  const perRank = Math.max(1e-9, chunked ? Math.max(Math.min(256, budget), budget) / isl : Math.max(1, Math.floor(Math.max(isl, budget) / isl)));
+  const per = burstRanks * perRank;
   const J = Math.max(1, Math.ceil(a / per));
-  const segs = Math.min(J, 16);
+  // the ranks prefill their shares of the wave side by side, so the wave's cascade is one rank's: steps holding
+  // `perRank` prompts, then a last step holding the rest (when the rank's share does not fill its steps); the full
+  // steps are evaluated in at most 15 segments of equal steps
+  const aRank = a / burstRanks;
+  const fullSteps = Math.min(J, Math.floor(aRank / perRank + 1e-9));
+  const tail = Math.max(0, aRank - fullSteps * perRank);
+  const segs = Math.min(fullSteps, 15);
   let cum = 0;
   let sumT = 0;
-  let doneReq = 0;
   for (let g = 0; g < segs; g++) {
-    const s0 = Math.floor((g * J) / segs);
-    const s1 = Math.floor(((g + 1) * J) / segs);
+    const s0 = Math.floor((g * fullSteps) / segs);
+    const s1 = Math.floor(((g + 1) * fullSteps) / segs);
     const steps = s1 - s0;
     const dMid = Math.min(a, ((s0 + s1) / 2) * per);
-    // requests finishing within these steps: `per` a step (the last step holds the rest) at times cum + t, cum + 2t, …
-    const reqs = Math.min(a - doneReq, steps * per);
-    const t = stepAt(Math.min(per, reqs / Math.max(1, steps)) * isl, dMid, isl + 1, burstRanks);
-    const stepsUsed = reqs / per;
-    // requests finishing in these steps end at cum + t, cum + 2t, …: mean step index (stepsUsed + 1)/2, at least 1;
-    // a prompt longer than the budget ends only after 1/per steps
-    const meanIdx = per >= 1 ? Math.max(1, (stepsUsed + 1) / 2) : (stepsUsed + 1 / per) / 2;
-    sumT += reqs * (cum + t * meanIdx);
-    doneReq += reqs;
+    const t = stepAt(per * isl, dMid, isl + 1, burstRanks);
+    // a rank's requests finishing in these steps (`perRank` a step) end at cum + t, cum + 2t, …: mean step index
+    // (steps + 1)/2; a prompt longer than the budget ends only after 1/perRank steps
+    const meanIdx = perRank >= 1 ? (steps + 1) / 2 : (steps + 1 / perRank) / 2;
+    sumT += steps * perRank * (cum + t * meanIdx);
     cum += steps * t;
+  }
+  if (tail > 1e-9) {
+    const t = stepAt(tail * burstRanks * isl, Math.min(a, (fullSteps * perRank + tail / 2) * burstRanks), isl + 1, burstRanks);
+    sumT += tail * (cum + t);
+    cum += t;
   }
   // the wave also enters the engine one request per front-end slot: request i cannot start before i·requestMs
   const arrivalBound = ((a - 1) / 2) * frontMs + stepAt(Math.min(isl, cap), 0, 0, 1);
-  const firstAdmitted = Math.max(sumT / a, arrivalBound) + frontMs;
-  // first-wave TPOT: a request admitted in cascade step i decodes through the remaining J − i prefill steps; over the
-  // wave the share of its OSL − 1 steps that carry prefill is (J − 1)/(2·O) when the cascade is shorter than O = OSL − 1,
-  // else 1 − O/(2J)
+  const firstAdmitted = Math.max(sumT / aRank, arrivalBound) + frontMs;
+  // First-wave TPOT: a request admitted in cascade step i decodes through the remaining J − i prefill steps; over a
+  // cascade of x prompts (J_x = ⌈x/per⌉ steps) the share of a request's O = OSL − 1 steps that carry prefill is
+  // (J_x − 1)/(2·O) when the cascade is shorter than O, else 1 − O/(2·J_x).
   const O = Math.max(1, osl - 1);
-  const shareFirst = J - 1 <= O ? Math.max(0, J - 1) / (2 * O) : 1 - O / (2 * J);
-  const tpotFirst = tDec + shareFirst * (tFull - tDec);
-  // clients beyond the batch cap get a slot as running requests finish, and the engine admits FIFO: client j of the q
-  // waiting is prefilled once the earliest first-wave request has completed and the first wave's prompts are all
-  // prefilled (the cascade end), after the j − 1 before it, one per 1/λ at saturation. They also passed the API
-  // server after the first a (request i no earlier than i·requestMs).
+  const share = (x: number): number => {
+    if (x <= 0) return 0;
+    const Jx = Math.max(1, Math.ceil(x / per));
+    return Jx - 1 <= O ? (Jx - 1) / (2 * O) : 1 - O / (2 * Jx);
+  };
+  // Clients beyond the batch cap get a slot as running requests finish. With a fixed OSL slot p frees one lifetime
+  // after its request was prefilled (its cascade position plus O decode steps) and the request taking it is prefilled
+  // in the next step, so the burst drains as a train of waves of a, each repeating the first wave's cascade one
+  // lifetime (O·TPOT + a cascade step) after the one before. A wave's completions are staggered like its cascade, so
+  // the next wave's cascade runs through its last steps: a wave's TPOT carries its own cascade's share and the next's.
+  // The engine admits FIFO, so no overflow prompt is prefilled before the first wave's cascade ends, and then at most
+  // `per` a cascade step; all passed the API server after the first a (request i no earlier than i·requestMs).
+  const cascadeStep = cum / J;
+  const full = Math.floor(n / a);
+  const rest = n - full * a;
+  const waves = full + (rest > 0 ? 1 : 0);
+  const sizeOf = (wv: number): number => (wv < full ? a : wv === full ? rest : 0);
+  let start = 0;
+  let sumTtft = 0;
+  for (let wv = 0; wv < waves; wv++) {
+    const size = sizeOf(wv);
+    const tp = tDec + Math.min(1, share(size) + share(sizeOf(wv + 1))) * (tFull - tDec);
+    sumTtft += size * (start + firstAdmitted);
+    start += O * tp + cascadeStep;
+  }
   const q = n - a;
-  const firstSlot = stepAt(Math.min(isl, cap), 1, isl, 1) + frontMs + O * tpotFirst;
   const overflowFront = (a + (q - 1) / 2) * frontMs + stepAt(Math.min(isl, cap), 0, 0, 1) + frontMs;
-  const overflow = q > 0 ? Math.max(Math.max(firstSlot, cum) + (q - 1) / (2 * lambda) + ownPrefill + frontMs, overflowFront) : 0;
+  const overflowPrefill = cum + ((q - 1) / 2 / per + 1) * cascadeStep + frontMs;
+  const overflow = q > 0 ? Math.max((sumTtft - a * firstAdmitted) / q, overflowPrefill, overflowFront) : 0;
   const firstWave = (a * firstAdmitted + q * overflow) / n;
-  // slots free in the order the first wave was prefilled, so the clients behind them are admitted in the same cascade
-  // and see the same share of prefill steps
+  // mean TPOT over the train: the last a requests carry their own cascade's share, the ones before it also the next
+  // wave's (counted without the tail wave's size, so the mean cannot fall as clients are added)
+  const tpotWave = tDec + ((q * Math.min(1, 2 * share(a)) + a * share(a)) / n) * (tFull - tDec);
   const ttft = (firstWave + (k - 1) * steady) / k;
-  const tpotMixed = (tpotFirst + (k - 1) * tpot) / k;
+  const tpotMixed = (tpotWave + (k - 1) * tpot) / k;
   return { ttft, tpot: tpotMixed, firstWave, steady, limitedBy };
 }
 
