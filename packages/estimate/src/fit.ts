@@ -189,7 +189,9 @@ export function fitCalibration(priors: Priors, cases: PublishedCase[], iteration
     });
     return s;
   };
-  const best = nelderMead(objective, x0, 0.2, iterations);
+  // Nelder–Mead stalls in ~20 dimensions: restart it twice from the best point with a smaller simplex
+  let best = nelderMead(objective, x0, 0.2, iterations);
+  for (const step of [0.1, 0.05]) best = nelderMead(objective, best.x, step, iterations);
   const values = valuesOf(best.x);
   const calibration = materialise(priors, values);
   const trainMape = mape(cases.map((c) => ({ predicted: predictCase(c, calibration), measured: c.value })));
