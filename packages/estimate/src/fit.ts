@@ -163,7 +163,19 @@ export interface FitReport {
  * Per-family terms exist only for families with rows, per-backend terms only for backends with rows: the rest keep
  * their priors.
  */
-export function fitCalibration(priors: Priors, cases: PublishedCase[], iterations = 700): { calibration: Calibration; report: FitReport } {
+/**
+ * Whether a case steers the fit. One-shot bursts (every client sends once, more clients than the engine runs) are
+ * scored but not fitted: their mean TTFT is the time the engine takes to drain the queue, about half the run, which in
+ * the engines also depends on the API server's admission under a storm of hundreds of requests and on KV-pressure
+ * preemption (vLLM recomputes a preempted request), neither of which the model represents; fitted, they bend the
+ * shared hardware terms that the fixed-concurrency and offline rows pin down.
+ */
+export function fitsCase(c: PublishedCase): boolean {
+  return c.protocol.requestsPerSlot > 1;
+}
+
+export function fitCalibration(priors: Priors, all: PublishedCase[], iterations = 700): { calibration: Calibration; report: FitReport } {
+  const cases = all.filter(fitsCase);
   const families = [...new Set(cases.map((c) => priors.gpuFamilies[c.gpuId] ?? 'default'))].sort();
   const backends = [...new Set(cases.map((c) => c.backend))].sort();
   const slots: ParamSlot[] = [];

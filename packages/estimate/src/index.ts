@@ -18,7 +18,7 @@ export { dominates, meetsSla, paretoFront, search } from './search.ts';
 export type { Candidate, RankedConfig, SearchInput, SearchResult, Sla } from './search.ts';
 export { fnv1a, latencyCases, parseCsv, publishedCases, rowKey, splitOf } from './published.ts';
 export type { CaseMetricName, MeasurementProtocol, PublishedCase, PublishedRow, SkippedRow } from './published.ts';
-export { accuracyTable, allCases, bandSigma, bandTable, calibrationFile, caseMetric, crossValidate, fitCalibration, foldOf, groupAccuracy, mape, mapeByMetric, nelderMead, predictCase, priorCalibration, referenceGpu, sliceOf } from './fit.ts';
+export { accuracyTable, allCases, bandSigma, bandTable, calibrationFile, caseMetric, crossValidate, fitCalibration, fitsCase, foldOf, groupAccuracy, mape, mapeByMetric, nelderMead, predictCase, priorCalibration, referenceGpu, sliceOf } from './fit.ts';
 export type { AccuracyRow, CaseMetric, FitReport, FoldBy, FoldError, HeldOutPrediction, Priors } from './fit.ts';
 export { estimateBand } from './band.ts';
 export { CORRECTIONS_DIR, correctionFileName, correctionFileText, parseCorrection, readCorrections, refitCorrection, withCorrection, workspaceCalibration, writeCorrection } from './corrections.ts';
