@@ -10,3 +10,5 @@ export const defaultCalibration: Calibration = calibrationJson as unknown as Cal
 export const defaultPriors: Priors = priorsJson as unknown as Priors;
 /** Location of the published measurement set (read by the calibrate script and the accuracy benchmark). */
 export const publishedCsvUrl: URL = new URL('../data/perf-published.csv', import.meta.url);
+/** Location of the published latency set (TTFT/TPOT means at a fixed concurrency, each with its protocol). */
+export const latencyCsvUrl: URL = new URL('../data/perf-latency.csv', import.meta.url);

@@ -3,11 +3,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   accuracyTable,
+  allCases,
   buildStepModel,
   defaultCalibration,
   dominates,
   estimatorStepTimeModel,
   kvBytesPerToken,
+  latencyCases,
   paramCounts,
   paretoFront,
   parseCsv,
@@ -73,21 +75,90 @@ describe('worked rooflines (ideal efficiency)', () => {
 });
 
 describe('calibration', () => {
-  const cases = publishedCases(parseCsv(readFileSync(new URL('../data/perf-published.csv', import.meta.url), 'utf8'))).cases;
-  const heldOut = (defaultCalibration.fit as { heldOut: Record<'lomo' | 'logo', { mapePct: number; folds: { fold: string; rows: number }[] }> }).heldOut;
-  it('scores every model and every GPU of the published set as a held-out fold', () => {
+  const data = (f: string): string => readFileSync(new URL(`../data/${f}`, import.meta.url), 'utf8');
+  const { cases } = allCases(data('perf-published.csv'), data('perf-latency.csv'));
+  const throughput = publishedCases(parseCsv(data('perf-published.csv'))).cases;
+  type HeldOut = { mapePct: number; byMetric: Record<string, { rows: number; mapePct: number }>; folds: { fold: string; rows: number; byMetric: Record<string, { mapePct: number }> }[] };
+  const heldOut = (defaultCalibration.fit as { heldOut: Record<'lomo' | 'logo' | 'loso', HeldOut> }).heldOut;
+  it('scores every model, every GPU and every source family of both sets as a held-out fold', () => {
     expect(heldOut.lomo.folds.map((f) => f.fold).sort()).toEqual([...new Set(cases.map((c) => c.model.id))].sort());
     expect(heldOut.logo.folds.map((f) => f.fold).sort()).toEqual([...new Set(cases.map((c) => c.gpuId))].sort());
-    expect(heldOut.lomo.folds.reduce((s, f) => s + f.rows, 0)).toBe(cases.length);
+    expect(heldOut.loso.folds.map((f) => f.fold).sort()).toEqual([...new Set(cases.map((c) => c.family))].sort());
+    for (const h of [heldOut.lomo, heldOut.logo, heldOut.loso]) expect(h.folds.reduce((s, f) => s + f.rows, 0)).toBe(cases.length);
+    // TTFT and TPOT rows are held out like the throughput rows
+    expect(heldOut.lomo.byMetric['ttft']!.rows).toBeGreaterThan(40);
+    expect(heldOut.lomo.byMetric['tpot']!.rows).toBeGreaterThan(40);
   });
-  it('the committed calibration stays within 15 % MAPE leaving out a model, and a GPU', () => {
-    expect(heldOut.lomo.mapePct).toBeLessThanOrEqual(15);
-    expect(heldOut.logo.mapePct).toBeLessThanOrEqual(15);
+  it('the committed calibration stays within 15 % throughput MAPE leaving out a model, and a GPU', () => {
+    expect(heldOut.lomo.byMetric['throughput']!.mapePct).toBeLessThanOrEqual(15);
+    expect(heldOut.logo.byMetric['throughput']!.mapePct).toBeLessThanOrEqual(15);
   });
-  it('the fitted calibration reproduces the published rows within 12 % MAPE', () => {
-    const acc = accuracyTable(cases, defaultCalibration);
+  it('predicts the NIM latency tables within 20 % TTFT and TPOT MAPE when their source is left out of the fit', () => {
+    const nim = heldOut.loso.folds.find((f) => f.fold === 'nim-llm-benchmarking')!;
+    expect(nim.byMetric['ttft']!.mapePct).toBeLessThanOrEqual(20);
+    expect(nim.byMetric['tpot']!.mapePct).toBeLessThanOrEqual(20);
+  });
+  it('the fitted calibration reproduces the published throughput rows within 12 % MAPE', () => {
+    const acc = accuracyTable(throughput, defaultCalibration);
     expect(acc.overall.rows).toBeGreaterThan(80);
     expect(acc.overall.mapePct).toBeLessThanOrEqual(12);
+  });
+});
+
+describe('published latency rows', () => {
+  const rows = parseCsv(readFileSync(new URL('../data/perf-latency.csv', import.meta.url), 'utf8'));
+  const { cases, skipped } = latencyCases(rows);
+  it('every row is usable and keeps its protocol: steady-state windows, or measured requests per client', () => {
+    expect(skipped).toEqual([]);
+    expect(cases.length).toBe(rows.length);
+    for (const r of rows) expect(r['source'], 'every row cites its source').toMatch(/^(https:\/\/|github\.com\/)/);
+    const nim = cases.filter((c) => c.family === 'nim-llm-benchmarking');
+    expect(nim.every((c) => c.protocol.requestsPerSlot === Number.POSITIVE_INFINITY && c.protocol.client === 'http' && c.backend === 'trtllm')).toBe(true);
+    // a one-shot burst: every client sends once
+    const burst = cases.find((c) => c.family === 'gpustack-performance-lab' && c.concurrency === 500)!;
+    expect(burst.protocol).toEqual({ arrival: 'burst', requestsPerSlot: 1, client: 'http' });
+    // engine switches stated in the notes reach the deployment
+    expect(cases.some((c) => c.backend === 'trtllm' && c.scheduling?.chunkedPrefill === true)).toBe(true);
+    expect(cases.some((c) => c.backend === 'vllm' && c.scheduling?.asyncScheduling === true)).toBe(true);
+    expect(cases.some((c) => c.maxNumTokens === 16384)).toBe(true);
+  });
+  it('vLLM --async-scheduling makes a closed-loop arrival miss one more step; TensorRT-LLM chunked prefill cuts prompts', () => {
+    const m = (scheduling?: { chunkedPrefill?: boolean; asyncScheduling?: boolean }, backend: 'vllm' | 'trtllm' = 'vllm') =>
+      buildStepModel({ arch: arch('llama-3.1-8b'), gpu: h100, backend, parallelism: { tp: 1, ep: 1 }, dtype: 'fp8', calibration: defaultCalibration, scheduling });
+    expect(m().scheduling.waitSteps).toBe(1);
+    expect(m({ asyncScheduling: true }).scheduling.waitSteps).toBe(2);
+    expect(m(undefined, 'trtllm').scheduling.chunkedPrefill).toBe(false);
+    expect(m({ chunkedPrefill: true }, 'trtllm').scheduling.chunkedPrefill).toBe(true);
+    // a 20k prompt beside 64 decodes: whole on TensorRT-LLM by default, chunked once the flag is on; TTFT differs
+    const w = { isl: 20_000, osl: 128 };
+    const whole = serveAgg(m(undefined, 'trtllm'), 1, w, 64);
+    const chunked = serveAgg(m({ chunkedPrefill: true }, 'trtllm'), 1, w, 64);
+    expect(chunked.ttftMs).not.toBeCloseTo(whole.ttftMs, 0);
+  });
+});
+
+describe('queueing at a fixed concurrency', () => {
+  const m = buildStepModel({ arch: arch('llama-3.3-70b'), gpu: h100, backend: 'trtllm', parallelism: { tp: 2, ep: 1 }, dtype: 'fp8', calibration: defaultCalibration });
+  const w = { isl: 5000, osl: 500, requestsPerSlot: Number.POSITIVE_INFINITY };
+  it('streaming clients at random phases wait for each other\'s prompts; a ramp (even phases) does not', () => {
+    for (const c of [5, 25, 50]) {
+      const random = serveAgg(m, 1, { ...w, arrival: 'burst' }, c);
+      const even = serveAgg(m, 1, { ...w, arrival: 'spread' }, c);
+      expect(random.ttftMs).toBeGreaterThan(even.ttftMs);
+      expect(random.tpotMs).toBeCloseTo(even.tpotMs, 6);
+    }
+  });
+  it('past the batch the KV cache holds, TTFT grows by a request lifetime per batch of extra clients (Little\'s law)', () => {
+    const bmax = m.batchFor(5000, 500);
+    const at = (c: number) => serveAgg(m, 1, { ...w, arrival: 'burst' }, c);
+    const a = at(bmax + 50);
+    const b = at(bmax + 150);
+    // 100 more clients wait 100/λ longer, λ = the saturated request rate
+    const lambda = a.requestsPerSecond / 1000;
+    expect(b.ttftMs - a.ttftMs).toBeCloseTo(100 / lambda, -2);
+    expect(a.limitedBy).toBe('batch');
+    // below the knee TTFT is the service time, a few hundred ms
+    expect(at(Math.floor(bmax / 2)).ttftMs).toBeLessThan(2000);
   });
 });
 

@@ -1,4 +1,4 @@
-import { parseCsv, publishedCases, type PublishedCase } from './published.ts';
+import { latencyCases, parseCsv, publishedCases, type PublishedCase } from './published.ts';
 import { referenceGpus } from './reference.ts';
 import { serveAgg } from './serve.ts';
 import { buildStepModel } from './step.ts';
@@ -14,7 +14,11 @@ export interface Priors {
   prior: Efficiency;
   priorByFamily: Record<string, Partial<Efficiency>>;
   priorByBackend: Partial<Record<BackendName, Partial<Efficiency>>>;
-  sigma: Partial<Record<Param, number>> & { residual: number };
+  /**
+   * Log-space spreads: per fitted term, and of a row's residual (`residual` for throughput rows; `residualByMetric`
+   * for TTFT and TPOT means, which carry the client's transport and the queue's sensitivity to capacity).
+   */
+  sigma: Partial<Record<Param, number>> & { residual: number; residualByMetric?: Partial<Record<CaseMetric, number>> };
   bounds: Partial<Record<Param, [number, number]>>;
   /** Parameters the fit moves; `perFamily` ones per GPU family, `perBackend` ones per backend, the rest shared. */
   fitted: Param[];
@@ -84,7 +88,7 @@ export function referenceGpu(id: string): Gpu {
   return g;
 }
 
-/** The estimator's prediction for a published case (same units as the case's value). */
+/** The estimator's prediction for a published case (same units as the case's value), asked the way it was measured. */
 export function predictCase(c: PublishedCase, calibration: Calibration): number {
   const m = buildStepModel({
     arch: c.model.architecture,
@@ -95,13 +99,26 @@ export function predictCase(c: PublishedCase, calibration: Calibration): number 
     kvDtype: c.kvDtype,
     calibration,
     limits: { ...(c.maxBatch !== undefined ? { maxBatch: c.maxBatch } : {}), ...(c.maxNumTokens !== undefined ? { maxNumTokens: c.maxNumTokens } : {}) },
+    scheduling: c.scheduling,
   });
   const replicas = Math.max(1, Math.floor(c.numGpus / c.tp));
   const conc = c.concurrency === 'max' ? replicas * Math.max(1, m.batchFor(c.isl, c.osl)) : c.concurrency;
-  // offline runs (trtllm-bench, MLPerf Offline) queue every request into the engine at once (no API server) and run
-  // for many batch lifetimes: the steady state, with the first wave a negligible share
-  const r = serveAgg(m, replicas, { isl: c.isl, osl: c.osl, arrival: 'burst', requestsPerSlot: Number.POSITIVE_INFINITY, client: 'offline' }, conc);
-  return c.metric === 'outputTokensPerSecond' ? r.outputTokensPerSecond : r.tokensPerSecondPerUser;
+  const r = serveAgg(m, replicas, { isl: c.isl, osl: c.osl, ...c.protocol }, conc);
+  switch (c.metric) {
+    case 'outputTokensPerSecond':
+      return r.outputTokensPerSecond;
+    case 'tokensPerSecondPerUser':
+      return r.tokensPerSecondPerUser;
+    case 'ttftMs':
+      return r.ttftMs;
+    case 'tpotMs':
+      return r.tpotMs;
+  }
+}
+
+/** σ of a case's log residual in the fit objective. */
+function residualSigma(priors: Priors, c: PublishedCase): number {
+  return priors.sigma.residualByMetric?.[caseMetric(c)] ?? priors.sigma.residual;
 }
 
 /** Nelder–Mead minimiser (few parameters, smooth-enough objective, no gradients needed). */
@@ -146,7 +163,19 @@ export interface FitReport {
  * Per-family terms exist only for families with rows, per-backend terms only for backends with rows: the rest keep
  * their priors.
  */
-export function fitCalibration(priors: Priors, cases: PublishedCase[], iterations = 700): { calibration: Calibration; report: FitReport } {
+/**
+ * Whether a case steers the fit. One-shot bursts (every client sends once, more clients than the engine runs) are
+ * scored but not fitted: their mean TTFT is the time the engine takes to drain the queue, about half the run, which in
+ * the engines also depends on the API server's admission under a storm of hundreds of requests and on KV-pressure
+ * preemption (vLLM recomputes a preempted request), neither of which the model represents; fitted, they bend the
+ * shared hardware terms that the fixed-concurrency and offline rows pin down.
+ */
+export function fitsCase(c: PublishedCase): boolean {
+  return c.protocol.requestsPerSlot > 1;
+}
+
+export function fitCalibration(priors: Priors, all: PublishedCase[], iterations = 700): { calibration: Calibration; report: FitReport } {
+  const cases = all.filter(fitsCase);
   const families = [...new Set(cases.map((c) => priors.gpuFamilies[c.gpuId] ?? 'default'))].sort();
   const backends = [...new Set(cases.map((c) => c.backend))].sort();
   const slots: ParamSlot[] = [];
@@ -164,7 +193,7 @@ export function fitCalibration(priors: Priors, cases: PublishedCase[], iteration
     for (const c of cases) {
       const p = predictCase(c, cal);
       const r = p > 0 && Number.isFinite(p) ? Math.log(p / c.value) : 5;
-      s += (r / priors.sigma.residual) ** 2;
+      s += (r / residualSigma(priors, c)) ** 2;
     }
     slots.forEach((slot, i) => {
       const sig = priors.sigma[slot.param] ?? 0.5;
@@ -172,7 +201,9 @@ export function fitCalibration(priors: Priors, cases: PublishedCase[], iteration
     });
     return s;
   };
-  const best = nelderMead(objective, x0, 0.2, iterations);
+  // Nelder–Mead stalls in ~20 dimensions: restart it twice from the best point with a smaller simplex
+  let best = nelderMead(objective, x0, 0.2, iterations);
+  for (const step of [0.1, 0.05]) best = nelderMead(objective, best.x, step, iterations);
   const values = valuesOf(best.x);
   const calibration = materialise(priors, values);
   const trainMape = mape(cases.map((c) => ({ predicted: predictCase(c, calibration), measured: c.value })));
@@ -187,14 +218,20 @@ export function mape(points: { predicted: number; measured: number }[]): number 
   return (points.reduce((s, p) => s + Math.abs(p.predicted - p.measured) / p.measured, 0) / points.length) * 100;
 }
 
-/** What a published row measures, for slices and bands: offline tables measure throughput (TPOT·batch at the batch cap). */
-export function caseMetric(c: PublishedCase): 'throughput' | 'tpot' {
-  return c.metric === 'outputTokensPerSecond' ? 'throughput' : 'tpot';
+/** The metric families error is reported and bands are kept for. */
+export type CaseMetric = 'throughput' | 'tpot' | 'ttft';
+
+/** What a published row measures, for slices and bands (per-user token rate is 1000/TPOT). */
+export function caseMetric(c: PublishedCase): CaseMetric {
+  return c.metric === 'outputTokensPerSecond' ? 'throughput' : c.metric === 'ttftMs' ? 'ttft' : 'tpot';
 }
 
-/** The fold a case belongs to when its model (family of checkpoints of one architecture) or its GPU is held out. */
-export function foldOf(c: PublishedCase, by: 'model' | 'gpu'): string {
-  return by === 'model' ? c.model.id : c.gpuId;
+/** What a fold leaves out: a model (family of checkpoints of one architecture), a GPU, or a source family. */
+export type FoldBy = 'model' | 'gpu' | 'source';
+
+/** The fold a case belongs to when its model, its GPU or its source family is held out. */
+export function foldOf(c: PublishedCase, by: FoldBy): string {
+  return by === 'model' ? c.model.id : by === 'gpu' ? c.gpuId : c.family;
 }
 
 /** Slice of the per-slice error table: backend × GPU × model family × metric. */
@@ -209,19 +246,38 @@ export interface HeldOutPrediction {
   backend: BackendName;
   gpuFamily: string;
   modelFamily: string;
-  metric: string;
+  metric: CaseMetric;
+  family: string;
   predicted: number;
   measured: number;
 }
 
+export interface FoldError {
+  fold: string;
+  rows: number;
+  mapePct: number;
+  /** MAPE per metric of the fold's rows (metrics it has). */
+  byMetric: Partial<Record<CaseMetric, { rows: number; mapePct: number }>>;
+}
+
+/** MAPE per metric of a set of predictions. */
+export function mapeByMetric(preds: { metric: CaseMetric; predicted: number; measured: number }[]): Partial<Record<CaseMetric, { rows: number; mapePct: number }>> {
+  const out: Partial<Record<CaseMetric, { rows: number; mapePct: number }>> = {};
+  for (const m of ['ttft', 'tpot', 'throughput'] as const) {
+    const ps = preds.filter((p) => p.metric === m);
+    if (ps.length > 0) out[m] = { rows: ps.length, mapePct: mape(ps) };
+  }
+  return out;
+}
+
 /**
- * Leave-one-out by model or by GPU: for each value, fit on every other row, predict the held-out rows. Nothing of a
- * held-out fold is seen by its fit.
+ * Leave-one-out by model, GPU or source family: for each value, fit on every other row, predict the held-out rows.
+ * Nothing of a held-out fold is seen by its fit.
  */
-export function crossValidate(priors: Priors, cases: PublishedCase[], by: 'model' | 'gpu', iterations = 700): { folds: { fold: string; rows: number; mapePct: number }[]; predictions: HeldOutPrediction[] } {
+export function crossValidate(priors: Priors, cases: PublishedCase[], by: FoldBy, iterations = 700): { folds: FoldError[]; predictions: HeldOutPrediction[] } {
   const folds = [...new Set(cases.map((c) => foldOf(c, by)))].sort();
   const predictions: HeldOutPrediction[] = [];
-  const out: { fold: string; rows: number; mapePct: number }[] = [];
+  const out: FoldError[] = [];
   for (const fold of folds) {
     const test = cases.filter((c) => foldOf(c, by) === fold);
     const train = cases.filter((c) => foldOf(c, by) !== fold);
@@ -234,11 +290,12 @@ export function crossValidate(priors: Priors, cases: PublishedCase[], by: 'model
       gpuFamily: priors.gpuFamilies[c.gpuId] ?? 'default',
       modelFamily: c.model.architecture.family,
       metric: caseMetric(c),
+      family: c.family,
       predicted: predictCase(c, calibration),
       measured: c.value,
     }));
     predictions.push(...pts);
-    out.push({ fold, rows: test.length, mapePct: mape(pts) });
+    out.push({ fold, rows: test.length, mapePct: mape(pts), byMetric: mapeByMetric(pts) });
   }
   return { folds: out, predictions };
 }
@@ -276,19 +333,25 @@ const BAND_MIN_RESIDUALS = 3;
 /**
  * Log-normal bands from held-out residuals ln(measured/predicted): σ per slice (backend × GPU family × model family ×
  * metric) with ≥ 3 residuals, else per backend × metric, else per metric; a backend with no held-out residual at all
- * gets the prior σ (its figures are unvalidated). Throughput residuals stand for TPOT too (an offline row measures
+ * gets the prior σ (its figures are unvalidated). TTFT and TPOT bands rest on the latency rows' residuals; where a
+ * TPOT key has fewer than 3 of its own, the throughput residuals of the same key stand in (an offline row measures
  * batch/TPOT at the batch cap).
  */
 export function bandTable(priors: Priors, predictions: HeldOutPrediction[]): BandTable {
   const sig = (rs: number[]): { sigma: number; n: number } => ({ sigma: Math.sqrt(rs.reduce((s, r) => s + r * r, 0) / rs.length), n: rs.length });
-  const groups = (keyOf: (p: HeldOutPrediction, metric: string) => string): Record<string, { sigma: number; n: number }> => {
-    const by = new Map<string, number[]>();
+  const groups = (keyOf: (p: HeldOutPrediction, metric: CaseMetric) => string): Record<string, { sigma: number; n: number }> => {
+    const own = new Map<string, number[]>();
+    const standIn = new Map<string, number[]>();
+    const push = (m: Map<string, number[]>, k: string, r: number): void => {
+      (m.get(k) ?? m.set(k, []).get(k)!).push(r);
+    };
     for (const p of predictions) {
       const r = Math.log(p.measured / p.predicted);
-      const metrics = p.metric === 'throughput' ? ['throughput', 'tpot'] : [p.metric];
-      for (const m of metrics) (by.get(keyOf(p, m)) ?? by.set(keyOf(p, m), []).get(keyOf(p, m))!).push(r);
+      push(own, keyOf(p, p.metric), r);
+      if (p.metric === 'throughput') push(standIn, keyOf(p, 'tpot'), r);
     }
-    return Object.fromEntries([...by.entries()].filter(([, rs]) => rs.length >= BAND_MIN_RESIDUALS).sort(([a], [b]) => a.localeCompare(b)).map(([k, rs]) => [k, sig(rs)]));
+    for (const [k, rs] of standIn) if ((own.get(k)?.length ?? 0) < BAND_MIN_RESIDUALS) own.set(k, [...(own.get(k) ?? []), ...rs]);
+    return Object.fromEntries([...own.entries()].filter(([, rs]) => rs.length >= BAND_MIN_RESIDUALS).sort(([a], [b]) => a.localeCompare(b)).map(([k, rs]) => [k, sig(rs)]));
   };
   return {
     z: 1.645,
@@ -313,30 +376,54 @@ export function bandSigma(bands: BandTable | undefined, q: { backend: BackendNam
   return { sigma: prior, from: 'prior' };
 }
 
-/** The committed `data/calibration.json`: the fit on all rows, its LOMO/LOGO error and bands; one function for the script and its drift test. */
-export function calibrationFile(priors: Priors, csv: string): string {
-  const { cases, skipped } = publishedCases(parseCsv(csv));
+/** Every case of the two published sets: offline throughput tables and streaming-client latency means. */
+export function allCases(throughputCsv: string, latencyCsv: string | undefined): { cases: PublishedCase[]; skipped: { key: string; reason: string }[] } {
+  const a = publishedCases(parseCsv(throughputCsv));
+  const b = latencyCsv === undefined ? { cases: [], skipped: [] } : latencyCases(parseCsv(latencyCsv));
+  return { cases: [...a.cases, ...b.cases], skipped: [...a.skipped, ...b.skipped] };
+}
+
+/** Held-out error of one protocol (overall, per metric, per fold, per slice), rounded for the committed file. */
+function heldOutSummary(r: { folds: FoldError[]; predictions: HeldOutPrediction[] }, round: (x: number) => number) {
+  const byMetric = (b: FoldError['byMetric']) => Object.fromEntries(Object.entries(b).map(([k, v]) => [k, { rows: v.rows, mapePct: round(v.mapePct) }]));
+  return {
+    mapePct: round(mape(r.predictions)),
+    byMetric: byMetric(mapeByMetric(r.predictions)),
+    folds: r.folds.map((f) => ({ fold: f.fold, rows: f.rows, mapePct: round(f.mapePct), byMetric: byMetric(f.byMetric) })),
+    slices: groupAccuracy(r.predictions, (p) => p.slice).groups.map((g) => ({ slice: g.group, rows: g.rows, mapePct: round(g.mapePct) })),
+  };
+}
+
+/**
+ * The committed `data/calibration.json`: the fit on all rows of both sets, its leave-one-model-out, leave-one-GPU-out
+ * and leave-one-source-out error and the bands; one function for the script and its drift test.
+ */
+export function calibrationFile(priors: Priors, csv: string, latencyCsv?: string): string {
+  const { cases, skipped } = allCases(csv, latencyCsv);
   const { calibration, report } = fitCalibration(priors, cases);
   const lomo = crossValidate(priors, cases, 'model');
   const logo = crossValidate(priors, cases, 'gpu');
+  const loso = crossValidate(priors, cases, 'source');
   const all = [...lomo.predictions, ...logo.predictions];
   const round = (x: number): number => Number(x.toPrecision(6));
-  const slices = (preds: HeldOutPrediction[]) => groupAccuracy(preds, (p) => p.slice).groups.map((g) => ({ slice: g.group, rows: g.rows, mapePct: round(g.mapePct) }));
   const out = {
     ...calibration,
     bands: bandTable(priors, all),
     fit: {
-      data: 'data/perf-published.csv',
+      data: latencyCsv === undefined ? ['data/perf-published.csv'] : ['data/perf-published.csv', 'data/perf-latency.csv'],
       priors: 'data/priors.json',
       rows: report.rows,
+      rowsByMetric: Object.fromEntries((['ttft', 'tpot', 'throughput'] as const).map((m) => [m, cases.filter((c) => caseMetric(c) === m).length])),
       skippedRows: skipped.length,
       objective: round(report.objective),
       trainMapePct: round(report.trainMape),
       parameters: report.parameters.map((p) => ({ name: p.name, prior: round(p.prior), fitted: round(p.fitted) })),
       heldOut: {
-        protocol: 'leave-one-model-out and leave-one-GPU-out: each fold refits every fitted term on the other rows and predicts the held-out rows',
-        lomo: { mapePct: round(mape(lomo.predictions)), folds: lomo.folds.map((f) => ({ ...f, mapePct: round(f.mapePct) })), slices: slices(lomo.predictions) },
-        logo: { mapePct: round(mape(logo.predictions)), folds: logo.folds.map((f) => ({ ...f, mapePct: round(f.mapePct) })), slices: slices(logo.predictions) },
+        protocol:
+          'leave-one-model-out, leave-one-GPU-out and leave-one-source-out: each fold refits every fitted term on the other rows and predicts the held-out rows; bands from the LOMO and LOGO residuals',
+        lomo: heldOutSummary(lomo, round),
+        logo: heldOutSummary(logo, round),
+        loso: heldOutSummary(loso, round),
       },
     },
   };

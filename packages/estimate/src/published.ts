@@ -1,14 +1,27 @@
 import { referenceModels, type ReferenceModel } from './reference.ts';
-import type { BackendName, Dtype } from './types.ts';
+import type { BackendName, Dtype, SchedulingOverride } from './types.ts';
 
 /** One row of data/perf-published.csv, as written. */
 export type PublishedRow = Record<string, string>;
+
+/** What a published row measures: offline throughput tables, or the means a streaming client reports. */
+export type CaseMetricName = 'outputTokensPerSecond' | 'tokensPerSecondPerUser' | 'ttftMs' | 'tpotMs';
+
+/** How a row was measured: the estimate is asked the same way (see `Workload`). */
+export interface MeasurementProtocol {
+  arrival: 'burst' | 'spread';
+  /** Measured requests per client; `Infinity` = steady state (offline runs, steady-state measurement windows). */
+  requestsPerSlot: number;
+  client: 'http' | 'offline';
+}
 
 /** A published measurement the estimator can reproduce. */
 export interface PublishedCase {
   /** Stable key of the row (what the train/test split hashes). */
   key: string;
   source: string;
+  /** Publisher and method the row belongs to (leave-one-source-out folds): rows of one family share a protocol. */
+  family: string;
   model: ReferenceModel;
   gpuId: string;
   numGpus: number;
@@ -25,9 +38,14 @@ export interface PublishedCase {
   attentionDp: boolean;
   maxBatch: number | undefined;
   maxNumTokens: number | undefined;
-  metric: 'outputTokensPerSecond' | 'tokensPerSecondPerUser';
+  /** Scheduler switches the run's engine flags set (chunked prefill on TensorRT-LLM, async scheduling on vLLM). */
+  scheduling: SchedulingOverride | undefined;
+  protocol: MeasurementProtocol;
+  metric: CaseMetricName;
   value: number;
   framework: string;
+  /** Conditions the source does not state and the row infers (empty when all are stated). */
+  inferred: string;
 }
 
 export interface SkippedRow {
@@ -160,10 +178,11 @@ export function publishedCases(rows: PublishedRow[]): { cases: PublishedCase[]; 
     cases.push({
       key,
       source: r['source'] ?? '',
+      family: throughputFamily(r['source'] ?? ''),
       model,
       gpuId,
       numGpus: Number(r['num_gpus']),
-      backend: /TensorRT-LLM/i.test(framework) ? 'trtllm' : /sglang/i.test(framework) ? 'sglang' : 'vllm',
+      backend: backendOf(framework),
       tp,
       ep: Number.isFinite(epRaw) ? epRaw : model.architecture.moe ? tp : 1,
       dtype: dt.dtype,
@@ -174,9 +193,97 @@ export function publishedCases(rows: PublishedRow[]): { cases: PublishedCase[]; 
       attentionDp: /attention DP/i.test(`${r['ep']} ${notes}`),
       maxBatch: mbs ? Number(mbs) : undefined,
       maxNumTokens: mnt ? Number(mnt) : undefined,
+      scheduling: undefined,
+      // offline runs (trtllm-bench, MLPerf Offline) queue every request into the engine at once (no API server) and
+      // run for many batch lifetimes: the steady state, with the first wave a negligible share
+      protocol: OFFLINE,
       metric,
       value: Number(r['value']),
       framework,
+      inferred: '',
+    });
+  }
+  return { cases, skipped };
+}
+
+const OFFLINE: MeasurementProtocol = { arrival: 'burst', requestsPerSlot: Number.POSITIVE_INFINITY, client: 'offline' };
+
+/** The source family of a throughput-table row, from its source. */
+function throughputFamily(source: string): string {
+  if (/perf-overview/.test(source)) return 'trtllm-perf-overview';
+  if (/mlperf|inference_results/i.test(source)) return 'mlperf';
+  if (/TensorRT-LLM.*blogs/.test(source)) return 'trtllm-blog';
+  if (/lmsys/.test(source)) return 'lmsys-blog';
+  return 'other';
+}
+
+function backendOf(framework: string): BackendName {
+  return /TensorRT-LLM/i.test(framework) ? 'trtllm' : /sglang/i.test(framework) ? 'sglang' : 'vllm';
+}
+
+const LATENCY_METRICS: Record<string, CaseMetricName> = {
+  ttft_mean_ms: 'ttftMs',
+  tpot_mean_ms: 'tpotMs',
+  output_throughput_total: 'outputTokensPerSecond',
+};
+
+/**
+ * Rows of data/perf-latency.csv: means a streaming client measured at a fixed concurrency, each with its protocol
+ * (`requests` measured, or `steady` for steady-state measurement windows; `arrival`; `client`). Engine flags the row
+ * states in its notes (`max_num_tokens N`, `max_batch_size N`, `chunked prefill on`, `async scheduling on`) are applied.
+ */
+export function latencyCases(rows: PublishedRow[]): { cases: PublishedCase[]; skipped: SkippedRow[] } {
+  const cases: PublishedCase[] = [];
+  const skipped: SkippedRow[] = [];
+  for (const r of rows) {
+    const key = [r['family'], rowKey(r), r['isl'], r['osl'], r['framework'], r['notes']?.slice(0, 40)].join('|');
+    const model = findModel(r['model'] ?? '');
+    const gpuId = GPU_NAMES[r['gpu'] ?? ''];
+    const dt = parseDtypes(r['precision'] ?? '');
+    const metric = LATENCY_METRICS[r['metric'] ?? ''];
+    const notes = r['notes'] ?? '';
+    const why = !model ? `model ${r['model']} not in the reference catalog` : !gpuId ? `GPU ${r['gpu']} not in the DGDR GPU vocabulary` : !dt ? `precision ${r['precision']} not recognised` : !metric ? `metric ${r['metric']} not modelled` : r['mode'] !== 'agg' ? 'only aggregated serving rows are scored' : undefined;
+    if (why || !model || !gpuId || !dt || !metric) {
+      skipped.push({ key, reason: why ?? 'unusable row' });
+      continue;
+    }
+    const tp = Number(r['tp']);
+    const conc = Number(r['concurrency']);
+    const requests = r['requests'] === 'steady' ? Number.POSITIVE_INFINITY : Number(r['requests']);
+    const mbs = /max_batch_size (\d+)/.exec(notes)?.[1];
+    const mnt = /max_num_tokens (\d+)/.exec(notes)?.[1];
+    const scheduling: SchedulingOverride = {};
+    if (/chunked prefill on/.test(notes)) scheduling.chunkedPrefill = true;
+    if (/async scheduling on/.test(notes)) scheduling.asyncScheduling = true;
+    const epRaw = Number.parseInt(r['ep'] ?? '', 10);
+    cases.push({
+      key,
+      source: r['source'] ?? '',
+      family: r['family'] ?? 'other',
+      model,
+      gpuId,
+      numGpus: Number(r['num_gpus']),
+      backend: backendOf(r['framework'] ?? ''),
+      tp,
+      ep: Number.isFinite(epRaw) ? epRaw : 1,
+      dtype: dt.dtype,
+      kvDtype: dt.kvDtype,
+      isl: Number(r['isl']),
+      osl: Number(r['osl']),
+      concurrency: conc,
+      attentionDp: /attention DP/i.test(notes),
+      maxBatch: mbs ? Number(mbs) : undefined,
+      maxNumTokens: mnt ? Number(mnt) : undefined,
+      scheduling: Object.keys(scheduling).length > 0 ? scheduling : undefined,
+      protocol: {
+        arrival: r['arrival'] === 'spread' ? 'spread' : 'burst',
+        requestsPerSlot: Number.isFinite(requests) ? Math.max(1, requests / conc) : Number.POSITIVE_INFINITY,
+        client: r['client'] === 'offline' ? 'offline' : 'http',
+      },
+      metric,
+      value: Number(r['value']),
+      framework: r['framework'] ?? '',
+      inferred: r['inferred'] ?? '',
     });
   }
   return { cases, skipped };

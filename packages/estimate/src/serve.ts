@@ -99,21 +99,36 @@ interface ReplicaLoad {
 }
 
 /**
+ * Mean wait in the prefill queue of a replica (Pollaczek–Khinchine, deterministic service): prompts arrive at rate λ at
+ * random phases and each occupies the engine for `s` ms beyond the decode step it rides in, so an arrival waits for
+ * the prompt in service and the ones queued before it. A closed loop of b clients never has more than b − 1 ahead.
+ */
+function prefillQueueWait(lambda: number, s: number, b: number): number {
+  if (b <= 1 || s <= 0 || lambda <= 0) return 0;
+  const rho = lambda * s;
+  const cap = (b - 1) * s;
+  return rho >= 1 ? cap : Math.min(cap, (rho * s) / (2 * (1 - rho)));
+}
+
+/**
  * Aggregated serving of `n` closed-loop clients on one replica.
  *
- * Steady state: each client's request lives TTFT + (OSL − 1)·TPOT and is replaced at once. Every cycle the engine must
- * prefill b·ISL prompt tokens (b = running requests), in steps of at most `cap` prompt tokens beside the b decodes
- * (the token budget less the decode tokens; whole prompts only without chunked prefill). With a burst start the
- * arrivals stay in the packs the first wave was prefilled in — as far as the API server, admitting one request per
- * `requestMs`, lets a pack re-enter within one step — so J = b·ISL/(pack·ISL) of the OSL steps of a cycle carry a
- * prefill and the rest decode only; TPOT is their mean. With spread arrivals the prompts are spread over the
- * steps (b/OSL per step). A new request waits for the step(s) already formed (`waitSteps`), then for its own prefill.
- * When J exceeds the cycle, prefill bounds the rate (every step carries `cap` prompt tokens) and requests queue
+ * Steady state: each client's request lives TTFT + (OSL − 1)·TPOT and is replaced at once, so every cycle the engine
+ * prefills b·ISL prompt tokens (b = running requests) in steps of at most `cap` prompt tokens beside the b decodes
+ * (the token budget less the decode tokens; whole prompts only without chunked prefill): (b − 1)·ISL/OSL prompt
+ * tokens per step on average, as k or k + 1 chunks. A new request waits for the step(s) already formed
+ * (`waitSteps`), then for its own prefill. After a burst start the clients' phases drift apart (each request's TTFT
+ * differs, the client and the API server add jitter), so re-arrivals come at random phases and a prompt can find
+ * another in service: it waits in an M/D/1 queue whose service is a prompt's prefill time beyond the decode step it
+ * rides in. With `spread` arrivals (a ramp) the phases are even and nobody waits for another's prompt. When prefill
+ * cannot keep up with the cycle, prefill bounds the rate (every step carries `cap` prompt tokens) and requests queue
  * (TTFT = n/λ − S, Little's law); clients beyond the batch cap queue for a slot the same way.
  *
- * First wave (burst): n requests arrive together; request i is prefilled in step ⌈(i+1)·ISL/cap⌉, so the mean over
- * the wave is the mean of the cumulative step times, with the decode batch growing as the wave is admitted. The
- * reported mean over requestsPerSlot·n requests weighs the first wave 1/requestsPerSlot.
+ * First wave (burst): n requests arrive together; request i is prefilled in step ⌈(i+1)·ISL/per⌉ (per = prompts a step
+ * holds: whole prompts without chunked prefill), so the mean over the wave is the mean of the cumulative step times,
+ * with the decode batch growing as the wave is admitted. Clients beyond the batch cap get a slot as running requests
+ * finish: the first after one request lifetime, then one per 1/λ. The reported mean over requestsPerSlot·n requests
+ * weighs the first wave 1/requestsPerSlot.
  */
 function replicaAgg(m: StepModel, w: Workload, n: number, bmax: number): ReplicaLoad {
   const { isl, osl } = w;
@@ -123,7 +138,7 @@ function replicaAgg(m: StepModel, w: Workload, n: number, bmax: number): Replica
   const ctx = isl + osl / 2;
   // Under attention DP each rank has its own token budget and prefills its own prompts; without a balancing scheduler
   // (TensorRT-LLM attention_dp_config.enable_balance is off by default) ranks prefill in different steps, so a
-  // prefill step carries one rank's pack and every rank waits for it.
+  // prefill step carries one rank's prompts and every rank waits for it.
   const adp = m.attentionDp;
   const budget = m.limits.maxNumTokens;
   const decodesPerRank = adp ? b / m.gpus : b;
@@ -134,66 +149,84 @@ function replicaAgg(m: StepModel, w: Workload, n: number, bmax: number): Replica
   const stepAt = (prefill: number, decodes: number, context: number, ranks = 1): number =>
     m.step({ prefillTokens: prefill, prefillAttended: (prefill * isl) / 2, decodeSequences: decodes, contextTokens: decodes * context, prefillRanks: ranks }).totalMs;
   const tDec = stepAt(0, b, ctx);
-  // The API server admits requests one at a time (HTTP, tokenising the prompt: requestMs + tokenizeUs·ISL each), so a
-  // pack that left together re-enters the engine spread over its size × that: only the requests that arrive within one step share its
-  // prefill. Packs hold at most what the budget and the batch allow.
+  // The API server handles requests one at a time (HTTP, tokenising the prompt: requestMs + tokenizeUs·ISL each).
   const frontMs = w.client === 'offline' ? 0 : m.requestMs(isl);
-  const sfe = frontMs;
+  // when prefill saturates the engine the queue fills every step to the budget, on every attention-DP rank at once
+  const tFull = stepAt(G * Math.min(cap, Math.max(isl, decodesPerRank * isl)), b, ctx, G);
+  // the own prompt: with chunked prefill a prompt longer than the budget left by the others' decodes takes several
+  // steps (vLLM schedules decodes first); otherwise it rides in one step
+  const capOwn = budget - Math.max(0, decodesPerRank - 1);
+  const longPrompt = chunked && isl > capOwn;
+
+  // Offline harnesses queue every request into the engine: each completion's slot is refilled at once from the queue,
+  // so the requests admitted in one step finish in one step and are replaced together; packs of prompts that fill the
+  // budget persist. Streaming clients pass the API server one at a time and drift apart (see above).
+  const packs = burst && w.client === 'offline';
+  // (fractional packing: the mean pack over the steps of a cycle)
   const packMax = Math.max(1, Math.min(cap / isl, decodesPerRank));
-  const pack = burst && sfe > 0 ? Math.min(packMax, Math.max(1, tDec / sfe)) : packMax;
-  const capEff = Math.min(cap, pack * isl);
+  const capEff = Math.min(cap, packMax * isl);
   // per-rank prefill steps a cycle needs; unaligned ranks each add their own, until every step carries prefill and
   // ranks overlap (then more ranks prefill in the same step)
   const jr = (decodesPerRank * isl) / capEff;
   const rps = adp ? Math.min(G, Math.max(1, (G * jr) / osl)) : 1;
-  const tCap = stepAt(rps * capEff, b, ctx, rps);
-  // when prefill saturates the engine the queue fills every step to the budget, on every attention-DP rank at once
-  const jrFull = (decodesPerRank * isl) / cap;
-  const tFull = stepAt(G * Math.min(cap, Math.max(isl, decodesPerRank * isl)), b, ctx, G);
-  // the own prompt: with chunked prefill a prompt longer than the budget left by the others' decodes takes several
-  // steps (vLLM schedules decodes first); otherwise it rides in its pack's step
-  const capOwn = budget - Math.max(0, decodesPerRank - 1);
-  const longPrompt = chunked && isl > capOwn;
 
-  // steady-state TPOT: share of steps that carry prefill, and what they carry
   let tpotSteady: number;
-  let prefillSteps: number;
-  if (burst) {
-    prefillSteps = (G * jr) / rps;
+  if (packs) {
     // a request's decode steps see the other packs' prefill steps, not its own pack's (that one is its TTFT)
-    const f = Math.min(1, Math.max(0, prefillSteps - 1) / Math.max(1, osl - 1));
-    tpotSteady = (1 - f) * tDec + f * tCap;
+    const f = Math.min(1, Math.max(0, (G * jr) / rps - 1) / Math.max(1, osl - 1));
+    tpotSteady = (1 - f) * tDec + f * stepAt(rps * capEff, b, ctx, rps);
   } else {
-    // evenly phased arrivals: (b−1)·ISL/OSL prompt tokens per step, as k or k+1 whole chunks (a step is the max of a
-    // compute and a memory term, so the mix is slower than a step carrying the average)
+    // (b−1)·ISL/OSL prompt tokens per step, as k or k+1 whole chunks (a step is the max of a compute and a memory
+    // term, so the mix is slower than a step carrying the average)
     const chunk = Math.min(isl, cap);
     const units = ((b - 1) * isl) / osl / chunk;
     const lo = Math.floor(units);
     const frac = units - lo;
-    const at = (u: number): number => stepAt(Math.min(u * chunk, Math.max(cap, chunk)), b, ctx, rps) + Math.max(0, u * chunk - Math.max(cap, chunk)) / Math.max(cap, chunk) * tCap;
+    const at = (u: number): number => stepAt(Math.min(u * chunk, Math.max(cap, chunk)), b, ctx, 1) + (Math.max(0, u * chunk - Math.max(cap, chunk)) / Math.max(cap, chunk)) * tFull;
     tpotSteady = frac > 0 ? (1 - frac) * at(lo) + frac * at(lo + 1) : at(lo);
-    prefillSteps = (G * jr) / rps;
   }
-  let ownPrefill: number;
+
+  let ownPrefill = 0;
+  let ownSteps = 1;
   if (longPrompt) {
     // chunks of the budget the others' decodes leave, on the prompt's own rank, each attending to the chunks before
-    ownPrefill = 0;
+    ownSteps = 0;
     for (let done = 0; done < isl; ) {
       const c = Math.min(capOwn, isl - done);
       ownPrefill += m.step({ prefillTokens: c, prefillAttended: c * done + (c * c) / 2, decodeSequences: Math.max(0, b - 1), contextTokens: Math.max(0, b - 1) * ctx, prefillRanks: 1 }).totalMs;
       done += c;
+      ownSteps++;
     }
-  } else ownPrefill = burst ? stepAt(rps * capEff, Math.max(0, b - 1), ctx, rps) : stepAt(Math.min(isl, cap), Math.max(0, b - 1), ctx, 1);
+  } else ownPrefill = packs ? stepAt(rps * capEff, Math.max(0, b - 1), ctx, rps) : stepAt(Math.min(isl, cap), Math.max(0, b - 1), ctx, 1);
   const wait = n > 1 || b > 1 ? m.scheduling.waitSteps * tpotSteady : 0;
-  // (a pack's members are sent together and all enter within the running step, so the order they pass the front end
-  // in does not delay them; members that did not make it formed their own packs a cycle earlier)
-  const ttftService = wait + ownPrefill + frontMs;
+  const s = (osl - 1) * tpotSteady;
+  // a prompt's service in the prefill queue: its steps beyond the decode steps they carry
+  // (measured against decode steps without context, so it cannot shrink as longer prompts slow the decodes)
+  const servicePerPrompt = Math.max(0, ownPrefill - ownSteps * stepAt(0, Math.max(0, b - 1), 0));
+  const base = wait + ownPrefill + frontMs;
+  // The wait lowers the rate it comes from (closed loop). A client's cycle is its own prefill and queue, its waits and
+  // front-end time, and its decode phase: O decode steps plus the other b − 1 prompts' service spread into them. So
+  // λ = b/(K + W + b·s_p) with K the cycle less all prefill service; W = wait(λ(W)) has one root (W − wait rises with
+  // W), found by bisection. Written this way the utilisation b·s_p/(K + W + b·s_p) grows with the load and with the
+  // prompt's service, so the wait does.
+  let queueWait = 0;
+  if (burst && !packs && b > 1 && servicePerPrompt > 0) {
+    const K = (m.scheduling.waitSteps + Math.max(1, osl - 1)) * tDec + frontMs + ownSteps * stepAt(0, Math.max(0, b - 1), 0);
+    let lo = 0;
+    let hi = (b - 1) * servicePerPrompt;
+    for (let i = 0; i < 50; i++) {
+      const mid = (lo + hi) / 2;
+      if (prefillQueueWait(b / (K + mid + b * servicePerPrompt), servicePerPrompt, b) > mid) lo = mid;
+      else hi = mid;
+    }
+    queueWait = (lo + hi) / 2;
+  }
+  const ttftService = base + queueWait;
 
   // rates: what the cycle allows vs what prefill can sustain (per ms)
-  const s = (osl - 1) * tpotSteady;
   const natural = b / (ttftService + s);
   const prefillCap = (G * cap) / isl / tFull;
-  const prefillStepsFull = jrFull;
+  const prefillStepsFull = (decodesPerRank * isl) / cap;
   let limitedBy: ReplicaLoad['limitedBy'] = 'latency';
   let tpot = tpotSteady;
   let lambda = natural;
@@ -207,41 +240,82 @@ function replicaAgg(m: StepModel, w: Workload, n: number, bmax: number): Replica
 
   if (!burst || !Number.isFinite(k)) return { ttft: steady, tpot, firstWave: steady, steady, limitedBy };
 
-  // first wave: a = min(n, bmax) admitted at once, prefilled `per` a step; the decode batch grows as they are admitted
+  // first wave: a = min(n, bmax) admitted at once, prefilled `per` a step (the budget is free of decodes when the burst
+  // starts: the wave's own decodes are a tokens beside a·ISL prompt tokens); the decode batch grows as they are admitted
   const a = b;
   // ranks that hold first-wave prompts (each prefills its own, in step)
   const burstRanks = adp ? Math.min(G, Math.max(1, a)) : 1;
-  const per = Math.max(1e-9, (burstRanks * cap) / isl);
+  const perRank = Math.max(1e-9, chunked ? Math.max(Math.min(256, budget), budget) / isl : Math.max(1, Math.floor(Math.max(isl, budget) / isl)));
+  const per = burstRanks * perRank;
   const J = Math.max(1, Math.ceil(a / per));
-  const segs = Math.min(J, 16);
+  // the ranks prefill their shares of the wave side by side, so the wave's cascade is one rank's: steps holding
+  // `perRank` prompts, then a last step holding the rest (when the rank's share does not fill its steps); the full
+  // steps are evaluated in at most 15 segments of equal steps
+  const aRank = a / burstRanks;
+  const fullSteps = Math.min(J, Math.floor(aRank / perRank + 1e-9));
+  const tail = Math.max(0, aRank - fullSteps * perRank);
+  const segs = Math.min(fullSteps, 15);
   let cum = 0;
   let sumT = 0;
-  let doneReq = 0;
   for (let g = 0; g < segs; g++) {
-    const s0 = Math.floor((g * J) / segs);
-    const s1 = Math.floor(((g + 1) * J) / segs);
+    const s0 = Math.floor((g * fullSteps) / segs);
+    const s1 = Math.floor(((g + 1) * fullSteps) / segs);
     const steps = s1 - s0;
     const dMid = Math.min(a, ((s0 + s1) / 2) * per);
-    const t = stepAt(Math.min(burstRanks * cap, a * isl), dMid, isl + 1, burstRanks);
-    // requests finishing within these steps: `per` a step at cumulative times cum + t, cum + 2t, …
-    const reqs = Math.min(a - doneReq, steps * per);
-    const stepsUsed = reqs / per;
-    // requests finishing in these steps end at cum + t, cum + 2t, …: mean step index (stepsUsed + 1)/2, at least 1;
-    // a prompt longer than the budget ends only after 1/per steps
-    const meanIdx = per >= 1 ? Math.max(1, (stepsUsed + 1) / 2) : (stepsUsed + 1 / per) / 2;
-    sumT += reqs * (cum + t * meanIdx);
-    doneReq += reqs;
+    const t = stepAt(per * isl, dMid, isl + 1, burstRanks);
+    // a rank's requests finishing in these steps (`perRank` a step) end at cum + t, cum + 2t, …: mean step index
+    // (steps + 1)/2; a prompt longer than the budget ends only after 1/perRank steps
+    const meanIdx = perRank >= 1 ? (steps + 1) / 2 : (steps + 1 / perRank) / 2;
+    sumT += steps * perRank * (cum + t * meanIdx);
     cum += steps * t;
   }
+  if (tail > 1e-9) {
+    const t = stepAt(tail * burstRanks * isl, Math.min(a, (fullSteps * perRank + tail / 2) * burstRanks), isl + 1, burstRanks);
+    sumT += tail * (cum + t);
+    cum += t;
+  }
   // the wave also enters the engine one request per front-end slot: request i cannot start before i·requestMs
-  const arrivalBound = ((a - 1) / 2) * sfe + stepAt(Math.min(isl, cap), 0, 0, 1);
-  const firstAdmitted = Math.max(sumT / a, arrivalBound) + frontMs;
-  // clients beyond the batch cap in the first wave wait for the steady queue on top
-  const firstWave = (a * firstAdmitted + (n - a) * (firstAdmitted + steady)) / n;
-  // first-wave TPOT: the wave's own prefill steps fall in the first J steps of each request's decode
-  const tpotFirst = tDec + (Math.min(Math.max(0, J - 1), osl - 1) / 2 / Math.max(1, osl - 1)) * (tFull - tDec);
-  const ttft = Math.max(steady, (firstWave + (k - 1) * steady) / k);
-  const tpotMixed = Math.max(tpot, (Math.max(tpotFirst, tDec) + (k - 1) * tpot) / k);
+  const arrivalBound = ((a - 1) / 2) * frontMs + stepAt(Math.min(isl, cap), 0, 0, 1);
+  const firstAdmitted = Math.max(sumT / aRank, arrivalBound) + frontMs;
+  // First-wave TPOT: a request admitted in cascade step i decodes through the remaining J − i prefill steps; over a
+  // cascade of x prompts (J_x = ⌈x/per⌉ steps) the share of a request's O = OSL − 1 steps that carry prefill is
+  // (J_x − 1)/(2·O) when the cascade is shorter than O, else 1 − O/(2·J_x).
+  const O = Math.max(1, osl - 1);
+  const share = (x: number): number => {
+    if (x <= 0) return 0;
+    const Jx = Math.max(1, Math.ceil(x / per));
+    return Jx - 1 <= O ? (Jx - 1) / (2 * O) : 1 - O / (2 * Jx);
+  };
+  // Clients beyond the batch cap get a slot as running requests finish. With a fixed OSL slot p frees one lifetime
+  // after its request was prefilled (its cascade position plus O decode steps) and the request taking it is prefilled
+  // in the next step, so the burst drains as a train of waves of a, each repeating the first wave's cascade one
+  // lifetime (O·TPOT + a cascade step) after the one before. A wave's completions are staggered like its cascade, so
+  // the next wave's cascade runs through its last steps: a wave's TPOT carries its own cascade's share and the next's.
+  // The engine admits FIFO, so no overflow prompt is prefilled before the first wave's cascade ends, and then at most
+  // `per` a cascade step; all passed the API server after the first a (request i no earlier than i·requestMs).
+  const cascadeStep = cum / J;
+  const full = Math.floor(n / a);
+  const rest = n - full * a;
+  const waves = full + (rest > 0 ? 1 : 0);
+  const sizeOf = (wv: number): number => (wv < full ? a : wv === full ? rest : 0);
+  let start = 0;
+  let sumTtft = 0;
+  for (let wv = 0; wv < waves; wv++) {
+    const size = sizeOf(wv);
+    const tp = tDec + Math.min(1, share(size) + share(sizeOf(wv + 1))) * (tFull - tDec);
+    sumTtft += size * (start + firstAdmitted);
+    start += O * tp + cascadeStep;
+  }
+  const q = n - a;
+  const overflowFront = (a + (q - 1) / 2) * frontMs + stepAt(Math.min(isl, cap), 0, 0, 1) + frontMs;
+  const overflowPrefill = cum + ((q - 1) / 2 / per + 1) * cascadeStep + frontMs;
+  const overflow = q > 0 ? Math.max((sumTtft - a * firstAdmitted) / q, overflowPrefill, overflowFront) : 0;
+  const firstWave = (a * firstAdmitted + q * overflow) / n;
+  // mean TPOT over the train: the last a requests carry their own cascade's share, the ones before it also the next
+  // wave's (counted without the tail wave's size, so the mean cannot fall as clients are added)
+  const tpotWave = tDec + ((q * Math.min(1, 2 * share(a)) + a * share(a)) / n) * (tFull - tDec);
+  const ttft = (firstWave + (k - 1) * steady) / k;
+  const tpotMixed = (tpotWave + (k - 1) * tpot) / k;
   return { ttft, tpot: tpotMixed, firstWave, steady, limitedBy };
 }
 
@@ -346,6 +420,7 @@ function poolModel(input: EstimateInput, pool: Pool): StepModel {
     kvDtype: d.kvDtype,
     calibration: input.calibration,
     limits: pool.limits,
+    scheduling: pool.scheduling,
   });
 }
 

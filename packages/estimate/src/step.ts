@@ -10,6 +10,7 @@ import type {
   Gpu,
   Parallelism,
   Scheduling,
+  SchedulingOverride,
   StepBatch,
   StepTime,
 } from './types.ts';
@@ -57,6 +58,21 @@ export interface StepModelInput {
   calibration: Calibration;
   /** Engine limits the deployment sets (max-num-seqs, max-num-batched-tokens), over the backend's defaults. */
   limits?: Partial<Pick<EngineLimits, 'maxBatch' | 'maxNumTokens'>> | undefined;
+  /** Scheduler switches the deployment's engine flags set, over the backend's defaults. */
+  scheduling?: SchedulingOverride | undefined;
+}
+
+/**
+ * The backend's scheduling with a deployment's switches applied. Asynchronous scheduling (vLLM `--async-scheduling`)
+ * forms step n+1 before step n's outputs are returned, so a closed-loop arrival misses one more step: at least 2.
+ */
+export function schedulingWith(base: Scheduling, o: SchedulingOverride | undefined): Scheduling {
+  if (!o) return base;
+  return {
+    ...base,
+    ...(o.chunkedPrefill !== undefined ? { chunkedPrefill: o.chunkedPrefill } : {}),
+    ...(o.asyncScheduling ? { waitSteps: Math.max(2, base.waitSteps) } : {}),
+  };
 }
 
 /** Memory of one GPU of a replica and the KV capacity it leaves. */
@@ -169,7 +185,7 @@ export function buildStepModel(input: StepModelInput): StepModel {
   // --enable-expert-parallel, SGLang --enable-dp-attention)
   const attentionDp = (parallelism.attentionDp ?? false) && G > 1;
   const eff = efficiencyFor(calibration, backend, gpu.id);
-  const sched = calibration.backends[backend].scheduling;
+  const sched = schedulingWith(calibration.backends[backend].scheduling, input.scheduling);
   const limits = engineLimitsFor(calibration, backend, gpu);
   if (input.limits?.maxBatch !== undefined) limits.maxBatch = input.limits.maxBatch;
   if (input.limits?.maxNumTokens !== undefined) limits.maxNumTokens = input.limits.maxNumTokens;

@@ -198,6 +198,18 @@ export interface Pool extends Parallelism {
   replicas: number;
   /** Engine limits this pool's engine args set (e.g. max-num-seqs → maxBatch); unset ones are the backend's defaults. */
   limits?: Partial<Pick<EngineLimits, 'maxBatch' | 'maxNumTokens'>> | undefined;
+  /** Scheduler switches this pool's engine args set (see `SchedulingOverride`); unset ones are the backend's defaults. */
+  scheduling?: SchedulingOverride | undefined;
+}
+
+/**
+ * Scheduler switches an engine flag turns on or off: TensorRT-LLM `--enable_chunked_prefill` (chunkedPrefill),
+ * vLLM `--async-scheduling` (asyncScheduling: the next step is scheduled while the current one runs, so a closed-loop
+ * arrival waits one step more, as under an overlap scheduler).
+ */
+export interface SchedulingOverride {
+  chunkedPrefill?: boolean | undefined;
+  asyncScheduling?: boolean | undefined;
 }
 
 export interface Workload {

