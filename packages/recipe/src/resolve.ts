@@ -99,28 +99,29 @@ function mergeLayer(
   for (const [key, value] of Object.entries(data)) {
     if (value === undefined || FORBIDDEN.has(key)) continue;
     const p = [...base, key];
+    const at = dotted(p);
     if (value === null) {
-      clearReplaced(prov, dotted(p), target[key]);
+      clearReplaced(prov, at, target[key]);
       delete target[key];
       continue;
     }
     if (isPlainObject(value) && !isEnvEntry(p)) {
       if (!isPlainObject(target[key])) {
-        clearReplaced(prov, dotted(p), target[key]);
+        clearReplaced(prov, at, target[key]);
         setOwn(target, key, {});
       }
       // an empty map (env: {}) is still a value worth explaining
       if (Object.keys(value).length === 0) {
-        if (Object.keys(target[key] as object).length === 0) prov[dotted(p)] = origin(p);
+        if (Object.keys(target[key] as object).length === 0) prov[at] = origin(p);
       } else {
-        delete prov[dotted(p)];
+        delete prov[at];
       }
       mergeLayer(target[key] as Record<string, unknown>, prov, value, origin, p);
     } else {
-      clearReplaced(prov, dotted(p), target[key]);
+      clearReplaced(prov, at, target[key]);
       // lists are copied (layers must not share them); a scalar is its own copy, and structuredClone costs ≈1 µs
       setOwn(target, key, typeof value === 'object' ? structuredClone(value) : value);
-      prov[dotted(p)] = origin(p);
+      prov[at] = origin(p);
     }
   }
 }

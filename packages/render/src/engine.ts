@@ -315,9 +315,24 @@ function flatKeys(value: unknown, prefix = ''): string[] {
   return out;
 }
 
+// Parsed engine files by content: a workspace renders the same file once per cluster (and often for many recipes).
+// Callers never change a cached Document (trtllmEngineFile clones it); the bound keeps a long-lived process small.
+const parsedFiles = new Map<string, Document.Parsed>();
+const PARSED_FILES_MAX = 512;
+
+function parseCached(content: string): Document.Parsed {
+  let doc = parsedFiles.get(content);
+  if (doc === undefined) {
+    if (parsedFiles.size >= PARSED_FILES_MAX) parsedFiles.clear();
+    doc = parseDocument(content, { prettyErrors: false, uniqueKeys: true });
+    parsedFiles.set(content, doc);
+  }
+  return doc;
+}
+
 /** Parses an engine file as YAML; an issue (and undefined) when it is not a mapping. */
 export function parseEngineFile(content: string, where: { issues: Issue[]; file: string; path: (string | number)[]; name: string }): Document | undefined {
-  const doc = parseDocument(content, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseCached(content);
   const problem = doc.errors[0];
   if (problem !== undefined) {
     where.issues.push({ code: 'RENDER_ENGINE_FILE', file: where.file, path: where.path, message: `engine file ${where.name} is not valid YAML: ${problem.message.split('\n')[0]}`, hint: 'fix the YAML syntax' });

@@ -326,6 +326,8 @@ async function checkTree(model: TreeModel, options: TreeOptions): Promise<Valida
   const maxName = options.maxDgdNameLength ?? DEFAULT_MAX_DGD_NAME_LENGTH;
   const configMaps = new Map<string, Located>();
   for (const o of objects) if (o.kind === 'ConfigMap' && String(o.obj['apiVersion']) === 'v1') configMaps.set(`${o.scope}\0${o.namespace ?? ''}\0${o.name}`, o);
+  // engine files by content: clusters and recipes share them, and the checks only read the parsed value
+  const parsedEngineFiles = new Map<string, unknown>();
   for (const o of objects) {
     if (!isDgd(o.obj)) continue;
     // an engine setting given as a flag and, with another value, in the engine file the worker reads
@@ -333,11 +335,15 @@ async function checkTree(model: TreeModel, options: TreeOptions): Promise<Valida
       const cm = configMaps.get(`${o.scope}\0${o.namespace ?? ''}\0${name}`) ?? [...configMaps.values()].find((x) => x.scope === o.scope && x.name === name);
       const text = isObj(cm?.obj['data']) ? cm.obj['data'][key] : undefined;
       if (typeof text !== 'string') return undefined;
+      if (parsedEngineFiles.has(text)) return parsedEngineFiles.get(text);
+      let value: unknown;
       try {
-        return parse(text);
+        value = parse(text);
       } catch {
-        return undefined;
+        value = undefined;
       }
+      parsedEngineFiles.set(text, value);
+      return value;
     };
     for (const p of engineFileConflicts(o.obj, engineFile)) problems.push(problem(o.doc, o.kind, o.name, p));
     if (o.name.length > maxName) {
