@@ -250,7 +250,7 @@ export const registerEstimate: RegisterCommand = (program, io, state) => {
     .option('--dtype <dtype>', 'weight dtype: bf16 | fp16 | fp8 | fp4 (default: the one the model id implies, else the model card\'s)')
     .option('--kv-dtype <dtype>', 'KV-cache dtype (default: fp8 with quantized weights on FP8 GPUs, else bf16)')
     .option('--tp <n>', 'tensor-parallel size per replica', int)
-    .option('--ep <n>', 'expert-parallel size (MoE; default tp)', int)
+    .option('--ep <n>', 'expert-parallel size (MoE; default 1: experts tensor-parallel, as every engine defaults)', int)
     .option('--replicas <n>', 'agg replicas (default 1)', int)
     .option('--mode <mode>', 'agg | disagg', 'agg')
     .option('--prefill-tp <n>', 'disagg prefill TP', int)
